@@ -1,0 +1,1 @@
+"""spectroflow orchestration: Prefect flows, Dask cluster factory, command line."""

@@ -1,0 +1,65 @@
+"""Noise models: per-pixel sigma for a target S/N, and the thesis's 20 % mode.
+
+``physical``: sky-dominated noise. In flux units a pixel's variance is
+    sigma^2 = a^2 [ sky(lambda) / T(lambda) + beta f(lambda) / (T(lambda) f_med) ],
+sky photons (sky flux x throughput T counts, sigma = sqrt(counts) / T) plus the
+object's own photons (beta = object-to-sky variance at the median flux). The scale
+a is set per spectrum so that the median over the covered pixels of flux x
+sqrt(ivar) equals the target S/N: SDSS's ``SN_MEDIAN`` (the median S/N per pixel
+of the spBoss/spAll files), which a survey computes on real spectra the same way.
+The median runs over the covered pixels redward of Lyman-alpha: blueward, the IGM
+and the Lyman limit leave little or no flux at high z, whatever the exposure.
+
+``thesis``: sigma = 20 % of the standard deviation of the spectrum's covered flux,
+the same for every pixel (thesis §2.2, step 5), kept to compare like for like.
+
+Medians over ~5,000-9,000 covered pixels are taken on 512 evenly spaced covered
+pixels: exact enough (< 2 %) and ~20x cheaper on the hot path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NOISE_MODES = ("physical", "thesis", "none")
+#: Thesis noise: sigma = THESIS_NOISE_FRACTION x std(flux) (thesis §2.2, step 5).
+THESIS_NOISE_FRACTION = 0.20
+_MEDIAN_SAMPLES = 512
+
+
+def covered_median(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Median of values[b, lo[b]:hi[b]+1] over 512 evenly spaced pixels, shape (B,)."""
+    steps = np.linspace(0.0, 1.0, _MEDIAN_SAMPLES)
+    idx = lo[:, None] + np.round(steps[None, :] * (hi - lo)[:, None]).astype(np.int64)
+    return np.median(np.take_along_axis(values, idx, axis=1), axis=1)
+
+
+def _positive(signal: np.ndarray) -> np.ndarray:
+    """Replace non-positive signal levels by 1: a spectrum with no flux at all in its
+    coverage (possible only in a hand-made table) gets noise of 1 flux unit / S/N."""
+    return np.where(signal > 0, signal, 1.0)
+
+
+def physical_sigma(flux, sky_over_t, inv_t, covered, lo, hi, snr, object_noise):
+    """Per-pixel sigma (B, npix) float32 and the per-spectrum scale a (B,).
+
+    flux: noiseless model flux (B, npix); sky_over_t, inv_t: sky/T and 1/T on the
+    grid, shape (npix,) (any finite value outside the instrument's range:
+    masked by ``covered``); lo, hi: first and last covered pixel (B,); snr: target (B,).
+    """
+    f_med = _positive(covered_median(flux, lo, hi))
+    beta = (object_noise / f_med).astype(np.float32)[:, None]
+    shape = sky_over_t[None, :] + beta * np.maximum(flux, 0.0) * inv_t[None, :]
+    np.copyto(shape, np.float32(1), where=~covered)
+    np.sqrt(shape, out=shape)
+    scale = _positive(covered_median(flux / shape, lo, hi)) / snr
+    shape *= scale.astype(np.float32)[:, None]
+    return shape, scale
+
+
+def thesis_sigma(flux, covered) -> np.ndarray:
+    """Sigma = 20 % of each spectrum's covered-flux standard deviation, shape (B,)."""
+    n = covered.sum(axis=1)
+    mean = np.where(covered, flux, 0.0).sum(axis=1) / n
+    var = np.where(covered, (flux - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
+    return THESIS_NOISE_FRACTION * np.sqrt(var)

@@ -1,0 +1,1 @@
+"""spectroflow on-disk contract: Zarr stores, survey readers, catalogue writers."""
