@@ -27,11 +27,15 @@ THESIS_NOISE_FRACTION = 0.20
 _MEDIAN_SAMPLES = 512
 
 
+def sample_covered(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Indices (B, 512) of evenly spaced pixels from lo[b] to hi[b] inclusive."""
+    steps = np.linspace(0.0, 1.0, _MEDIAN_SAMPLES)
+    return lo[:, None] + np.round(steps[None, :] * (hi - lo)[:, None]).astype(np.int64)
+
+
 def covered_median(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Median of values[b, lo[b]:hi[b]+1] over 512 evenly spaced pixels, shape (B,)."""
-    steps = np.linspace(0.0, 1.0, _MEDIAN_SAMPLES)
-    idx = lo[:, None] + np.round(steps[None, :] * (hi - lo)[:, None]).astype(np.int64)
-    return np.median(np.take_along_axis(values, idx, axis=1), axis=1)
+    return np.median(np.take_along_axis(values, sample_covered(lo, hi), axis=1), axis=1)
 
 
 def _positive(signal: np.ndarray) -> np.ndarray:
@@ -47,12 +51,17 @@ def physical_sigma(flux, sky_over_t, inv_t, covered, lo, hi, snr, object_noise):
     grid, shape (npix,) (any finite value outside the instrument's range:
     masked by ``covered``); lo, hi: first and last covered pixel (B,); snr: target (B,).
     """
-    f_med = _positive(covered_median(flux, lo, hi))
-    beta = (object_noise / f_med).astype(np.float32)[:, None]
-    shape = sky_over_t[None, :] + beta * np.maximum(flux, 0.0) * inv_t[None, :]
+    idx = sample_covered(lo, hi)
+    f_sample = np.take_along_axis(flux, idx, axis=1)
+    beta = (object_noise / _positive(np.median(f_sample, axis=1))).astype(np.float32)[:, None]
+    # model flux is >= 0 by construction (continuum, lines and transmissions are)
+    shape = flux * beta
+    shape *= inv_t
+    shape += sky_over_t
     np.copyto(shape, np.float32(1), where=~covered)
     np.sqrt(shape, out=shape)
-    scale = _positive(covered_median(flux / shape, lo, hi)) / snr
+    ratio = f_sample / np.take_along_axis(shape, idx, axis=1)
+    scale = _positive(np.median(ratio, axis=1)) / snr
     shape *= scale.astype(np.float32)[:, None]
     return shape, scale
 
@@ -63,3 +72,23 @@ def thesis_sigma(flux, covered) -> np.ndarray:
     mean = np.where(covered, flux, 0.0).sum(axis=1) / n
     var = np.where(covered, (flux - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
     return THESIS_NOISE_FRACTION * np.sqrt(var)
+
+
+def standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n unit Gaussian deviates, float32, by the Box-Muller transform of float32 uniforms.
+
+    ~1.5x faster than ``rng.standard_normal(dtype=float32)`` on the generation hot path.
+    24-bit uniforms bound |x| < 5.8 sigma: tails beyond occur with probability < 1e-8.
+    """
+    half = (n + 1) // 2
+    u = rng.random(2 * half, dtype=np.float32)
+    radius = np.log1p(-u[:half])
+    radius *= -2.0
+    np.sqrt(radius, out=radius)
+    angle = u[half:] * np.float32(2.0 * np.pi)
+    out = np.empty(2 * half, dtype=np.float32)
+    np.cos(angle, out=out[:half])
+    np.sin(angle, out=out[half:])
+    out[:half] *= radius
+    out[half:] *= radius
+    return out[:n]
