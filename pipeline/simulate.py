@@ -30,7 +30,7 @@ from . import constants as K
 from .cosmology import luminosity_distance_cm
 from .dust import calzetti_k
 from .grid import LogGrid, model_grid, rest_grid
-from .igm import LYA_REST, igm_transmission
+from .igm import LYA_REST, apply_igm_transmission
 from .instruments import DEIMOS, Instrument
 from .nebular import load_line_grid, line_ratios
 from .noise import NOISE_MODES, physical_sigma, standard_normal, thesis_sigma
@@ -226,10 +226,7 @@ def model_spectra(p: ParameterTable, config: SimulationConfig, lo=None, hi=None)
     out = continuum(p, config)
     render_lines(p, config, out, lo, hi)
     if config.igm:
-        r = _renderer(config.instrument)
-        sel = np.flatnonzero(LYA_REST * (1 + p["z"]) > r.grid.wavelength[0])
-        if sel.size:
-            out[sel] *= igm_transmission(r.grid.wavelength, p["z"][sel])
+        apply_igm_transmission(out, _renderer(config.instrument).grid.wavelength, p["z"])
     return out
 
 
