@@ -46,12 +46,6 @@ class LogGrid:
         """Fractional pixel coordinate of ``wavelength`` (Å); 0 is the first centre."""
         return np.log(np.asarray(wavelength) / self.lambda0) / self.dln
 
-    def velocity_step_kms(self) -> float:
-        """Pixel width in km/s."""
-        from .constants import C_KMS
-
-        return self.dln * C_KMS
-
 
 def model_grid() -> LogGrid:
     """The common model grid: ``N_PIXELS`` pixels from ``LAMBDA_MIN`` to ``LAMBDA_MAX``."""

@@ -33,11 +33,6 @@ def sample_covered(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return lo[:, None] + np.round(steps[None, :] * (hi - lo)[:, None]).astype(np.int64)
 
 
-def covered_median(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Median of values[b, lo[b]:hi[b]+1] over 512 evenly spaced pixels, shape (B,)."""
-    return np.median(np.take_along_axis(values, sample_covered(lo, hi), axis=1), axis=1)
-
-
 def _positive(signal: np.ndarray) -> np.ndarray:
     """Replace non-positive signal levels by 1: a spectrum with no flux at all in its
     coverage (possible only in a hand-made table) gets noise of 1 flux unit / S/N."""
