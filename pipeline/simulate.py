@@ -179,7 +179,7 @@ def line_fluxes(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
     return lum / (4 * np.pi * dl[:, None] ** 2) / K.FLUX_UNIT_CGS
 
 
-def render_lines(p: ParameterTable, config: SimulationConfig, out: np.ndarray, lo=None, hi=None) -> None:
+def render_lines(p: ParameterTable, config: SimulationConfig, out: np.ndarray, lo, hi) -> None:
     """Add the emission lines to ``out`` (B, npix) in place.
 
     Each line is a Gaussian in ln(lambda) (gas dispersion and LSF in quadrature),
@@ -187,8 +187,6 @@ def render_lines(p: ParameterTable, config: SimulationConfig, out: np.ndarray, l
     to < 1e-6. Only lines within the covered pixels lo..hi (B,) are drawn.
     """
     r = _renderer(config.instrument)
-    lo = np.zeros(len(out), np.int64) if lo is None else lo
-    hi = np.full(len(out), r.grid.n - 1) if hi is None else hi
     flux = line_fluxes(p, config)
     centre = (r.ln_line[None, :] + np.log1p(p["z"])[:, None] - np.log(r.grid.lambda0)) / r.grid.dln
     sigma_kms = np.hypot(p["sigma_v"], config.instrument.lsf_sigma_kms)
@@ -220,9 +218,9 @@ def coverage(p: ParameterTable, config: SimulationConfig):
     return lo, hi, covered
 
 
-def model_spectra(p: ParameterTable, config: SimulationConfig, lo=None, hi=None) -> np.ndarray:
-    """Noiseless observed flux (B, npix) float32: continuum + lines (those inside the
-    covered pixels lo..hi when given), IGM."""
+def model_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.ndarray:
+    """Noiseless observed flux (B, npix) float32: continuum + the lines inside the
+    covered pixels lo..hi (B,), then the IGM."""
     out = continuum(p, config)
     render_lines(p, config, out, lo, hi)
     if config.igm:
