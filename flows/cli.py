@@ -34,6 +34,60 @@ def _simulate(args) -> int:
     return 0
 
 
+def _generate(args) -> int:
+    from .generation import DEFAULT_CHUNK, GenerateRequest, check
+
+    chunk = args.chunk or DEFAULT_CHUNK
+    request = GenerateRequest(args.out, args.n, chunk, args.seed, args.preset, args.instrument)
+    action = check(request, args.overwrite)  # fails here, before any server or worker starts
+    if action == "complete":
+        print(f"{args.out} is already complete ({request.n} spectra); nothing to do "
+              "(pass --overwrite to generate it again)")
+        return 0
+    from .server import ensure_server, ui_url
+
+    api = ensure_server()
+    print(f"Prefect UI: {ui_url(api)}  ({'resuming' if action == 'resume' else 'creating'} {args.out}, "
+          f"{request.n} spectra in {request.n_chunks} chunks of {request.chunk_size}, {args.workers} workers)")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from .generate import run_generate
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        try:
+            summary = run_generate(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: rerun the same command to finish {args.out} (complete chunks are kept)",
+                  file=sys.stderr)
+            return 130
+    print(_summary_line(summary))
+    return 0
+
+
+def _summary_line(s: dict) -> str:
+    per = s["bytes"] / s["n"] if s["n"] else 0
+    return (f"wrote {s['written_spectra']:,} spectra ({s['written_chunks']} chunks; {s['skipped_chunks']} already "
+            f"complete) to {s['store']} in {s['seconds']:.1f} s: {s['spectra_per_s']:,.0f} spectra/s; "
+            f"store {s['bytes'] / 1e6:,.1f} MB ({per / 1e3:.2f} KB per spectrum)")
+
+
+def _verify(args) -> int:
+    from storage import store
+
+    if not store.exists(args.store):
+        raise ValueError(f"{args.store} is not a spectra store")
+    report = store.verify(args.store)
+    print(f"{args.store}: {report.summary()}")
+    return 0 if report.ok else 1
+
+
+def _server(args) -> int:
+    from .server import ensure_server, ui_url
+
+    print(f"Prefect UI: {ui_url(ensure_server())}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spectroflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,6 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--instrument", choices=["deimos", "sdss", "desi"], default="deimos")
     sim.add_argument("--out", default="spectra.png", help="PNG to write (default spectra.png)")
     sim.set_defaults(func=_simulate)
+
+    gen = sub.add_parser("generate", help="generate a training store of synthetic spectra (Prefect flow on Dask)")
+    gen.add_argument("--n", type=int, required=True, help="number of spectra")
+    gen.add_argument("--out", required=True, help="Zarr store to write (PATH.zarr)")
+    gen.add_argument("--preset", choices=["default", "thesis"], default="default")
+    gen.add_argument("--instrument", choices=["deimos", "sdss", "desi"], default="deimos")
+    gen.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 8192)")
+    gen.add_argument("--workers", type=int, default=2, help="Dask worker processes (default 2)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--cluster", default=None,
+                     help="'local' (default), a scheduler address tcp://..., or a cluster YAML (deploy/dask/)")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
+    gen.set_defaults(func=_generate)
+
+    ver = sub.add_parser("verify", help="check a store: completeness, checksums, non-finite values")
+    ver.add_argument("store")
+    ver.set_defaults(func=_verify)
+
+    srv = sub.add_parser("server", help="start (or find) the local Prefect server and print its URL")
+    srv.set_defaults(func=_server)
     return parser
 
 
@@ -51,7 +125,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:
+    except (ValueError, RuntimeError) as err:
         print(f"spectroflow {args.command}: error: {err}", file=sys.stderr)
         return 2
 

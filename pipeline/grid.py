@@ -53,6 +53,14 @@ def model_grid() -> LogGrid:
     return LogGrid(LAMBDA_MIN, float(dln), N_PIXELS)
 
 
+def covered_mask(lo, hi, n: int) -> np.ndarray:
+    """Boolean (B, n): pixel j of spectrum b is covered when lo[b] <= j <= hi[b]."""
+    j = np.arange(n, dtype=np.int32)
+    covered = j >= np.asarray(lo).astype(np.int32)[:, None]
+    covered &= j <= np.asarray(hi).astype(np.int32)[:, None]
+    return covered
+
+
 #: Highest source redshift the rest-frame libraries are built for.
 Z_MAX = 7.0
 

@@ -12,6 +12,8 @@ Lines the grid omits but whose ratios atomic physics fixes are added with PyNeb
 (Luridiana et al. 2015): [OIII]4959 and [NII]6548 from their transition
 probabilities, and the higher Balmer lines Hepsilon, H8, H9, H10 from case-B
 recombination at T = 10^4 K, n_e = 100 cm^-3 (Storey & Hummer 1995 data).
+The prepared grid is kept on disk by :mod:`pipeline.cache`, so later processes
+skip the table reads and PyNeb (seconds).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from astropy.table import Table
 
 from .airvac import air_to_vacuum
+from .cache import cached_arrays, file_stamp
 from .constants import LOG_C_CMS
 from .resources import package_file
 
@@ -39,6 +42,8 @@ BLANK_LINE_FLUX = 1e-6
 MIN_RELATIVE_FLUX = 3e-3
 #: Reddest rest wavelength worth rendering (Å): the model grid ends at 11000 Å.
 MAX_REST_WAVELENGTH = 11000.0
+#: Bump when the line-grid derivation below changes (invalidates the disk cache).
+_DERIVATION_VERSION = 1
 #: Case-B temperature and density for the PyNeb-derived lines.
 _TE, _NE = 1.0e4, 1.0e2
 #: Lines added with PyNeb: name -> (air wavelength Å from NIST ASD, parent line, rule).
@@ -80,13 +85,11 @@ class LineGrid:
         }
 
 
-def _pyneb_ratio(rule) -> float:
+def _pyneb_ratio(rule, hydrogen, hbeta: float) -> float:
     """Flux ratio of a derived line to its parent from PyNeb atomic data."""
     import pyneb as pn
 
     if rule[0] == "H":
-        hydrogen = pn.RecAtom("H", 1)
-        hbeta = hydrogen.getEmissivity(_TE, _NE, lev_i=4, lev_j=2)
         return float(hydrogen.getEmissivity(_TE, _NE, lev_i=rule[1], lev_j=2) / hbeta)
     element, ion, parent_wave, wave = rule
     atom = pn.Atom(element, ion)
@@ -96,7 +99,13 @@ def _pyneb_ratio(rule) -> float:
 @lru_cache(maxsize=1)
 def derived_line_ratios() -> dict[str, float]:
     """Derived line / parent line flux ratios (PyNeb), e.g. OIII5007/OIII4959 = 1/2.98."""
-    return {name: _pyneb_ratio(rule) for name, (_, _, rule) in _DERIVED.items()}
+    import pyneb as pn
+
+    # One H atom and one Hbeta emissivity for all Balmer lines: each RecAtom load and
+    # emissivity (a scipy griddata call) takes a few tenths of a second.
+    hydrogen = pn.RecAtom("H", 1)
+    hbeta = hydrogen.getEmissivity(_TE, _NE, lev_i=4, lev_j=2)
+    return {name: _pyneb_ratio(rule, hydrogen, hbeta) for name, (_, _, rule) in _DERIVED.items()}
 
 
 def _column(table: Table, name: str) -> np.ndarray:
@@ -110,9 +119,8 @@ def _read_line_wavelengths() -> dict[str, float]:
     return dict(zip(table["Grid_name"], np.asarray(table["Lambda_AA"], dtype=float)))
 
 
-@lru_cache(maxsize=1)
-def load_line_grid() -> LineGrid:
-    """Read and prepare the HII grid once per process."""
+def _build_line_grid() -> dict[str, np.ndarray]:
+    """The arrays of a LineGrid (see there), read from the grid files and PyNeb."""
     table = Table.read(package_file("NebulaBayes", _GRID_FILE, "nebulabayes"))
     # The FITS columns are float32: round so that e.g. 4.2 is not 4.19999981.
     axes = tuple(np.unique(np.round(np.asarray(table[a], dtype=float), 4)) for a in _AXES)
@@ -129,8 +137,32 @@ def load_line_grid() -> LineGrid:
         flux[name] = flux[parent] * derived_line_ratios()[name]
     all_names = tuple(names) + tuple(_DERIVED)
     wav_air = [air[n] for n in names] + [_DERIVED[n][0] for n in _DERIVED]
-    log_ratio = np.log10(np.stack([flux[n] for n in all_names], axis=-1))
-    return LineGrid(axes, log_ratio, all_names, air_to_vacuum(np.array(wav_air)))
+    return {
+        "axis_u": axes[0], "axis_p": axes[1], "axis_z": axes[2],
+        "log_ratio": np.log10(np.stack([flux[n] for n in all_names], axis=-1)),
+        "names": np.array(all_names), "wavelength": air_to_vacuum(np.array(wav_air)),
+    }
+
+
+def _cache_deps() -> tuple:
+    """Everything the line grid depends on: data files, PyNeb (atomic data), constants."""
+    from importlib.metadata import version
+
+    files = (package_file("NebulaBayes", f, "nebulabayes") for f in (_GRID_FILE, _LINELIST_FILE))
+    return (
+        _DERIVATION_VERSION, *(file_stamp(f) for f in files), version("pyneb"),
+        _AXES, sorted(_NOT_LINES), BLANK_LINE_FLUX, MIN_RELATIVE_FLUX, MAX_REST_WAVELENGTH,
+        _TE, _NE, _DERIVED,
+    )
+
+
+@lru_cache(maxsize=1)
+def load_line_grid() -> LineGrid:
+    """Read and prepare the HII grid once per process (cached on disk; arrays read-only)."""
+    fields = ("axis_u", "axis_p", "axis_z", "log_ratio", "names", "wavelength")
+    a = cached_arrays("line_grid", fields, _cache_deps(), _build_line_grid)
+    names = tuple(str(n) for n in a["names"])
+    return LineGrid((a["axis_u"], a["axis_p"], a["axis_z"]), a["log_ratio"], names, a["wavelength"])
 
 
 def _axis_weights(axis: np.ndarray, x: np.ndarray):

@@ -19,6 +19,8 @@ pixels: exact enough (< 2 %) and ~20x cheaper on the hot path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 NOISE_MODES = ("physical", "thesis", "none")
@@ -39,34 +41,55 @@ def _positive(signal: np.ndarray) -> np.ndarray:
     return np.where(signal > 0, signal, 1.0)
 
 
-def physical_sigma(flux, sky_over_t, inv_t, covered, lo, hi, snr, object_noise):
-    """Per-pixel sigma (B, npix) float32 and the per-spectrum scale a (B,).
+@dataclass(frozen=True)
+class NoiseModel:
+    """Per-pixel noise of a batch, enough to redraw it at any time.
 
-    flux: noiseless model flux (B, npix); sky_over_t, inv_t: sky/T and 1/T on the
-    grid, shape (npix,) (any finite value outside the instrument's range:
-    masked by ``covered``); lo, hi: first and last covered pixel (B,); snr: target (B,).
+    On covered pixels sigma^2 = scale^2 (sky + beta * model * object); elsewhere
+    sigma = 1 and ivar = 0. scale, beta: (B,) float32 (flux units, and
+    1 / flux units); sky, object: (npix,) float32 (the instrument's sky / T and 1 / T;
+    the thesis mode uses sky = 1, object = 0, beta = 0: a constant sigma = scale).
+    """
+
+    scale: np.ndarray
+    beta: np.ndarray
+    sky: np.ndarray
+    object: np.ndarray
+
+    def sigma(self, model: np.ndarray, covered: np.ndarray) -> np.ndarray:
+        """Per-pixel sigma (B, npix) float32 for noiseless ``model`` flux (B, npix)."""
+        out = model * self.beta.astype(np.float32)[:, None]
+        out *= self.object
+        out += self.sky
+        np.sqrt(out, out=out)
+        out *= self.scale.astype(np.float32)[:, None]
+        np.copyto(out, np.float32(1), where=~covered)
+        return out
+
+
+def physical_noise(flux, sky_over_t, inv_t, lo, hi, snr, object_noise) -> NoiseModel:
+    """Sky + object noise scaled so that each spectrum's SN_MEDIAN equals ``snr``.
+
+    flux: noiseless model flux (B, npix), >= 0 by construction; sky_over_t, inv_t:
+    sky/T and 1/T on the grid, (npix,) (finite everywhere); lo, hi: first and last
+    pixel (B,) of the range the median runs over; snr: target (B,).
     """
     idx = sample_covered(lo, hi)
     f_sample = np.take_along_axis(flux, idx, axis=1)
-    beta = (object_noise / _positive(np.median(f_sample, axis=1))).astype(np.float32)[:, None]
-    # model flux is >= 0 by construction (continuum, lines and transmissions are)
-    shape = flux * beta
-    shape *= inv_t
-    shape += sky_over_t
-    np.copyto(shape, np.float32(1), where=~covered)
-    np.sqrt(shape, out=shape)
-    ratio = f_sample / np.take_along_axis(shape, idx, axis=1)
-    scale = _positive(np.median(ratio, axis=1)) / snr
-    shape *= scale.astype(np.float32)[:, None]
-    return shape, scale
+    beta = (object_noise / _positive(np.median(f_sample, axis=1))).astype(np.float32)
+    shape = np.sqrt(sky_over_t[idx] + beta[:, None] * f_sample * inv_t[idx])
+    scale = _positive(np.median(f_sample / shape, axis=1)) / snr
+    return NoiseModel(scale.astype(np.float32), beta, sky_over_t, inv_t)
 
 
-def thesis_sigma(flux, covered) -> np.ndarray:
-    """Sigma = 20 % of each spectrum's covered-flux standard deviation, shape (B,)."""
+def thesis_noise(flux, covered) -> NoiseModel:
+    """Sigma = 20 % of each spectrum's covered-flux standard deviation (thesis §2.2)."""
     n = covered.sum(axis=1)
     mean = np.where(covered, flux, 0.0).sum(axis=1) / n
     var = np.where(covered, (flux - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
-    return THESIS_NOISE_FRACTION * np.sqrt(var)
+    npix = flux.shape[1]
+    scale = (THESIS_NOISE_FRACTION * np.sqrt(var)).astype(np.float32)
+    return NoiseModel(scale, np.zeros_like(scale), np.ones(npix, np.float32), np.zeros(npix, np.float32))
 
 
 def standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:

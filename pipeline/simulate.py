@@ -29,11 +29,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from . import constants as K
 from .cosmology import luminosity_distance_cm
 from .dust import calzetti_k
-from .grid import LogGrid, model_grid, rest_grid
+from .grid import LogGrid, covered_mask, model_grid, rest_grid
 from .igm import LYA_REST, apply_igm_transmission
 from .instruments import DEIMOS, Instrument
 from .nebular import load_line_grid, line_ratios
-from .noise import NOISE_MODES, physical_sigma, standard_normal, thesis_sigma
+from .noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
 from .params import ParameterTable, validate
 from .sky import sky_on_grid
 from .stellar import LOG_OLD_AGE_NODES, LOG_YOUNG_AGE_NODES, LOG_Z_NODES, StellarLibrary, load_stellar_library
@@ -109,15 +109,6 @@ class _Renderer:
             sliding_window_view(k_rest, n),
             sliding_window_view(self.rest.wavelength.astype(np.float32), n),
         )
-
-    @cached_property
-    def noise_shape(self):
-        """(sky / T, 1 / T) on the grid; (1, 0) where the instrument has no throughput
-        (never covered, so never used)."""
-        t = self.instrument.throughput(self.grid.wavelength)
-        inv_t = np.divide(1.0, t, out=np.zeros_like(t), where=t > 0)
-        sky_over_t = np.where(t > 0, sky_on_grid(self.grid) * inv_t, 1.0)
-        return sky_over_t.astype(np.float32), inv_t.astype(np.float32)
 
 
 @lru_cache(maxsize=4)
@@ -212,10 +203,7 @@ def coverage(p: ParameterTable, config: SimulationConfig):
     lo = np.ceil(r.grid.pixel_of(np.maximum(p["lambda_lo"], inst_lo)) - 1e-9).astype(np.int64)
     hi = np.floor(r.grid.pixel_of(np.minimum(p["lambda_hi"], inst_hi)) + 1e-9).astype(np.int64)
     lo, hi = np.clip(lo, 0, r.grid.n - 1), np.clip(hi, 0, r.grid.n - 1)
-    j = np.arange(r.grid.n, dtype=np.int32)
-    covered = j >= lo.astype(np.int32)[:, None]
-    covered &= j <= hi.astype(np.int32)[:, None]
-    return lo, hi, covered
+    return lo, hi, covered_mask(lo, hi, r.grid.n)
 
 
 def model_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.ndarray:
@@ -228,6 +216,70 @@ def model_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.nda
     return out
 
 
+@dataclass
+class Rendered:
+    """A noiseless batch and its noise model: what a training store keeps.
+
+    model: (B, npix) float32 flux, 0 outside coverage; lo, hi: first and last
+    covered pixel (B,) int64; noise: the per-pixel noise model; labels: the
+    validated parameter table plus ``noise_scale``.
+    """
+
+    wavelength: np.ndarray
+    model: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    noise: NoiseModel
+    labels: ParameterTable
+
+    @property
+    def covered(self) -> np.ndarray:
+        return covered_mask(self.lo, self.hi, self.model.shape[1])
+
+
+def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
+    """Noiseless spectra and their noise model; no random numbers are drawn."""
+    p = validate(params)
+    r = _renderer(config.instrument)
+    lo, hi, covered = coverage(p, config)
+    model = model_spectra(p, config, lo, hi)
+    model *= covered
+    noise = _noise_model(r, p, config, model, lo, hi, covered)
+    labels = {**p, "noise_scale": noise.scale.astype(np.float64)}
+    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels)
+
+
+def render_batches(params: ParameterTable, config: SimulationConfig, batch: int = 1024):
+    """Yield (rows slice, Rendered) over ``params`` in batches of ``batch`` rows.
+
+    Rendering is per-spectrum deterministic, so the batch size changes speed and
+    memory only (~1,000 rows is fastest here: the working set stays in cache).
+    """
+    n = len(next(iter(params.values())))
+    for start in range(0, n, batch):
+        rows = slice(start, min(start + batch, n))
+        yield rows, render({k: v[rows] for k, v in params.items()}, config)
+
+
+def noise_terms(config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The per-pixel (sky, object) terms of ``NoiseModel`` for a config, (npix,) float32."""
+    if config.noise == "thesis":
+        n = model_grid().n
+        return np.ones(n, np.float32), np.zeros(n, np.float32)
+    return _noise_shape(config.instrument)
+
+
+@lru_cache(maxsize=4)
+def _noise_shape(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
+    """(sky / T, 1 / T) on the model grid; (1, 0) where the instrument has no
+    throughput (never covered, so never used)."""
+    grid = model_grid()
+    t = instrument.throughput(grid.wavelength)
+    inv_t = np.divide(1.0, t, out=np.zeros_like(t), where=t > 0)
+    sky_over_t = np.where(t > 0, sky_on_grid(grid) * inv_t, 1.0)
+    return sky_over_t.astype(np.float32), inv_t.astype(np.float32)
+
+
 def simulate(params, config: SimulationConfig = SimulationConfig(), seed=0) -> Spectra:
     """Render a parameter table into spectra with noise; deterministic for a given seed.
 
@@ -235,35 +287,32 @@ def simulate(params, config: SimulationConfig = SimulationConfig(), seed=0) -> S
     ``np.random.default_rng`` accepts (an int, or e.g. [seed, chunk] for chunked runs).
     Raises ValueError naming the parameter for anything outside the model grids.
     """
-    p = validate(params)
-    r = _renderer(config.instrument)
-    lo, hi, covered = coverage(p, config)
-    model = model_spectra(p, config, lo, hi)
-    model *= covered
-    sigma, scale = _sigma(r, p, config, model, lo, hi, covered)
+    out = render(params, config)
+    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None)
+    return Spectra(out.wavelength, flux, ivar, out.model, out.labels)
+
+
+def observe(model, noise: NoiseModel, covered, seed) -> tuple[np.ndarray, np.ndarray]:
+    """(flux, ivar), each (B, npix) float32: ``model`` plus a noise draw from ``seed``
+    (``None``: no draw, flux = model); ivar = 0 outside coverage."""
+    sigma = noise.sigma(model, covered)
     ivar = np.square(sigma)
     np.reciprocal(ivar, out=ivar)
     ivar *= covered
-    flux = model
-    if config.noise != "none":
-        flux = _noise(np.random.default_rng(seed), covered)
-        flux *= sigma
-        flux += model
-    labels = {**p, "noise_scale": np.asarray(scale, dtype=np.float64)}
-    return Spectra(r.grid.wavelength, flux, ivar, model, labels)
+    if seed is None:
+        return model, ivar
+    flux = _noise(np.random.default_rng(seed), covered)
+    flux *= sigma
+    flux += model
+    return flux, ivar
 
 
-def _sigma(r: _Renderer, p, config, model, lo, hi, covered):
-    """Per-pixel sigma (B, npix) float32, 1 outside coverage, and the per-spectrum scale."""
+def _noise_model(r: _Renderer, p, config, model, lo, hi, covered) -> NoiseModel:
     if config.noise == "thesis":
-        scale = thesis_sigma(model, covered)
-        sigma = np.ones_like(model)
-        sigma *= scale.astype(np.float32)[:, None]
-        np.copyto(sigma, np.float32(1), where=~covered)
-        return sigma, scale
-    sky_over_t, inv_t = r.noise_shape
+        return thesis_noise(model, covered)
+    sky_over_t, inv_t = _noise_shape(config.instrument)
     lo_red = _first_pixel_redward_of_lya(r, p["z"], lo, hi)
-    return physical_sigma(model, sky_over_t, inv_t, covered, lo_red, hi, p["snr"], config.instrument.object_noise)
+    return physical_noise(model, sky_over_t, inv_t, lo_red, hi, p["snr"], config.instrument.object_noise)
 
 
 def _first_pixel_redward_of_lya(r: _Renderer, z, lo, hi) -> np.ndarray:
@@ -297,17 +346,28 @@ def preset_config(preset: str, instrument: Instrument = DEIMOS) -> tuple[str, Si
     return prior, SimulationConfig(instrument=instrument, **options)
 
 
+def chunk_params(chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS):
+    """(parameter table, SimulationConfig) of chunk ``chunk`` (``size`` rows) of a
+    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0])."""
+    from .priors import draw
+
+    prior, config = preset_config(preset, instrument)
+    return draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument), config
+
+
+def noise_seed(seed: int, chunk: int) -> list[int]:
+    """The noise stream of chunk ``chunk`` of a seeded run."""
+    return [seed, chunk, 1]
+
+
 def simulate_chunk(
     chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS
 ) -> Spectra:
     """Spectra of chunk ``chunk`` (``size`` rows) of a seeded run.
 
-    Deterministic per (seed, chunk): parameters come from the stream
-    SeedSequence([seed, chunk, 0]) and noise from [seed, chunk, 1], so a chunk is the
-    same whichever worker makes it and in whatever order.
+    Deterministic per (seed, chunk): parameters come from ``chunk_params`` and noise
+    from ``noise_seed``, so a chunk is the same whichever worker makes it and in
+    whatever order.
     """
-    from .priors import draw
-
-    prior, config = preset_config(preset, instrument)
-    params = draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument)
-    return simulate(params, config, seed=[seed, chunk, 1])
+    params, config = chunk_params(chunk, size, seed, preset, instrument)
+    return simulate(params, config, seed=noise_seed(seed, chunk))

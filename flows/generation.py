@@ -1,0 +1,130 @@
+"""Generation glue without Prefect: what a generation run is, and one chunk's work.
+
+``GenerateRequest`` describes a run; ``prepare`` checks it against the disk (and
+creates the store template); ``fill_chunk`` renders and writes one chunk. The
+Prefect flow (``flows.generate``) only fans ``fill_chunk`` out. Kept free of
+``prefect`` so the CLI can validate a request before any server or cluster starts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from pipeline.instruments import get_instrument
+from pipeline.simulate import PRESETS, chunk_params, noise_terms, preset_config, render_batches
+from storage import store, training
+from storage.provenance import code_version, dependency_versions
+
+#: Spectra per chunk (= per task): ~1 s of work per task keeps Prefect's ~0.2 s
+#: per-task cost small, and a chunk of float16 model flux is 168 MB in memory.
+DEFAULT_CHUNK = 8192
+#: Rows rendered at once inside a chunk: the fastest batch here (working set in cache).
+RENDER_BATCH = 1024
+#: Attributes that must match for a rerun to resume a store.
+RESUME_KEYS = ("store", "generator", "code_version")
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One generation run: ``n`` spectra of ``preset`` into the store at ``out``."""
+
+    out: str
+    n: int
+    chunk: int = DEFAULT_CHUNK
+    seed: int = 0
+    preset: str = "default"
+    instrument: str = "deimos"
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"--n must be at least 1, got {self.n}")
+        if self.chunk < 1:
+            raise ValueError(f"--chunk must be at least 1, got {self.chunk}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+        get_instrument(self.instrument)  # raises ValueError naming the choices
+
+    @property
+    def chunk_size(self) -> int:
+        """Spectra per chunk: ``chunk``, or ``n`` for a smaller run."""
+        return min(self.chunk, self.n)
+
+    @property
+    def n_chunks(self) -> int:
+        return store.n_chunks(self.n, self.chunk_size)
+
+    def attrs(self) -> dict:
+        """Store attributes: layout, generator settings, instrument and provenance."""
+        instrument = get_instrument(self.instrument)
+        prior, config = preset_config(self.preset, instrument)
+        return {
+            "store": {"kind": training.KIND, "schema_version": training.SCHEMA_VERSION},
+            "generator": {"n": self.n, "chunk": self.chunk_size, "seed": self.seed, "preset": self.preset,
+                          "prior": prior, "noise": config.noise, "igm": config.igm, "rest_min": config.rest_min,
+                          "instrument": self.instrument, "render_batch": RENDER_BATCH},
+            "instrument": asdict(instrument),
+            "code_version": code_version(),
+            "dependencies": dependency_versions(),
+            "wavelength_frame": "vacuum",
+            "flux_unit": training.FLUX_UNIT,
+        }
+
+
+def check(request: GenerateRequest, overwrite: bool = False) -> str:
+    """What a run would do ("create", "resume" or "complete"), touching nothing.
+
+    Raises ValueError saying what to change for an unwritable path, a path that is
+    not a store, or a store made with other settings.
+    """
+    return store.plan(request.out, request.attrs(), RESUME_KEYS, overwrite=overwrite, dry_run=True)
+
+
+def prepare(request: GenerateRequest, overwrite: bool = False) -> list[int]:
+    """Create the store template if needed; return the chunk indices still to write."""
+    action = store.plan(request.out, request.attrs(), RESUME_KEYS, overwrite=overwrite)
+    if action == "create":
+        _create(request)
+    else:
+        store.remove_partial_files(request.out)
+    return store.incomplete_chunks(request.out)
+
+
+def _create(request: GenerateRequest) -> None:
+    instrument = get_instrument(request.instrument)
+    params, config = chunk_params(0, 1, request.seed, request.preset, instrument)
+    sky, obj = noise_terms(config)
+    from pipeline.grid import model_grid
+
+    grid = model_grid()
+    store.create(
+        request.out,
+        training.variables(list(params)),
+        {store.SPECTRUM: request.n, store.PIXEL: grid.n},
+        request.chunk_size,
+        request.attrs(),
+        fixed={"wavelength": grid.wavelength, "noise_sky": sky, "noise_object": obj},
+    )
+
+
+def fill_chunk(path: str, index: int) -> dict:
+    """Render chunk ``index`` of the store at ``path`` (settings from its attributes),
+    write it and record it complete. Idempotent: a rerun writes the same bytes.
+
+    Returns {"chunk", "rows", "seconds", "checksum"}.
+    """
+    start = time.perf_counter()
+    gen = store.read_attrs(path)["generator"]
+    rows = store.chunk_rows(gen["n"], gen["chunk"], index)
+    count = rows.stop - rows.start
+    params, config = chunk_params(index, count, gen["seed"], gen["preset"], get_instrument(gen["instrument"]))
+    arrays = None
+    for batch, rendered in render_batches(params, config, gen["render_batch"]):
+        if arrays is None:
+            arrays = training.empty_chunk(count, rendered.model.shape[1], list(params))
+        training.fill(arrays, batch, rendered, rows.start)
+    crc = store.write_chunk(path, index, arrays)
+    store.mark_complete(path, index, crc)
+    return {"chunk": index, "rows": count, "seconds": time.perf_counter() - start, "checksum": crc}
