@@ -8,6 +8,8 @@ chunk Dask recomputes after a worker death rewrites the same bytes.
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 
 from prefect import flow, task
@@ -25,9 +27,15 @@ from .progress import Progress
 def generate_chunk(path: str, index: int) -> dict:
     """Render and write chunk ``index`` of the store at ``path``."""
     import numcodecs
+    import torch
 
     numcodecs.blosc.set_nthreads(1)  # the Dask workers are the parallelism
-    return fill_chunk(path, index)
+    torch.set_num_threads(1)
+    started, cpu0, th0 = time.time(), time.process_time(), time.thread_time()
+    result = fill_chunk(path, index)
+    result["cpu"], result["thread_cpu"] = time.process_time() - cpu0, time.thread_time() - th0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {**result, "worker": os.getpid(), "peak_rss_mb": peak_mb, "started": started, "ended": time.time()}
 
 
 @flow(name="generate", flow_run_name="generate-{preset}-{n}", persist_result=False)
@@ -41,9 +49,9 @@ def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset
     request = GenerateRequest(out, n, chunk, seed, preset, instrument)
     todo = prepare(request, overwrite)
     progress = Progress(request.n_chunks, request.n_chunks - len(todo), "chunks", progress_bar)
-    start = time.perf_counter()
+    start, submitted = time.perf_counter(), time.time()
     futures = {generate_chunk.submit(out, i): i for i in todo}
-    failed, rows = {}, 0
+    failed, rows, peak_mb, timeline = {}, 0, {}, []
     for future in as_completed(list(futures)):
         try:
             result = future.result()
@@ -51,6 +59,8 @@ def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset
             failed[futures[future]] = f"{type(err).__name__}: {err}"
             continue
         rows += result["rows"]
+        timeline.append((result["worker"], result["started"], result["ended"], result["cpu"], result["thread_cpu"]))
+        peak_mb[result["worker"]] = max(peak_mb.get(result["worker"], 0.0), result["peak_rss_mb"])
         progress.advance(items=result["rows"])
     progress.close()
     seconds = time.perf_counter() - start
@@ -58,7 +68,8 @@ def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset
         "store": out, "n": request.n, "chunks": request.n_chunks, "written_chunks": len(todo) - len(failed),
         "skipped_chunks": request.n_chunks - len(todo), "written_spectra": rows, "seconds": seconds,
         "spectra_per_s": rows / seconds if seconds > 0 else 0.0, "bytes": store.store_size_bytes(out),
-        "failed": failed,
+        "failed": failed, "peak_rss_mb_per_worker": sorted(peak_mb.values()),
+        "timeline": sorted(timeline, key=lambda t: t[1]), "submitted": submitted,
     }
     if failed:
         raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed}; rerun the same command to retry them")

@@ -32,6 +32,7 @@ from .dust import calzetti_k
 from .grid import LogGrid, covered_mask, model_grid, rest_grid
 from .igm import LYA_REST, apply_igm_transmission
 from .instruments import DEIMOS, Instrument
+from .malloc import keep_freed_memory
 from .nebular import load_line_grid, line_ratios
 from .noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
 from .params import ParameterTable, validate
@@ -113,6 +114,7 @@ class _Renderer:
 
 @lru_cache(maxsize=4)
 def _renderer(instrument: Instrument) -> _Renderer:
+    keep_freed_memory()  # batch-sized temporaries: reuse freed pages (see malloc.py)
     return _Renderer(model_grid(), instrument)
 
 

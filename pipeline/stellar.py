@@ -7,7 +7,7 @@ on air wavelengths above 2000 Å (converted to vacuum here).
 
 Two rest-frame template libraries are built on the rest grid (same ln-step as the
 model grid, so redshifting is a shift), once per process and kept on disk by
-:mod:`pipeline.cache` so that later processes only memory-map them:
+:mod:`pipeline.cache` so that later processes only read them back:
 
 * ``young``: constant star formation at 1 M_sun/yr for a duration t,
   C(t) = integral_0^t SSP(a) da  [L_sun / Å per (M_sun / yr)];

@@ -21,3 +21,34 @@ def test_unwritable_output_fails_with_a_clear_message(tmp_path):
     result = run_cli("simulate", "--n", "2", "--out", str(tmp_path / "missing" / "x.png"))
     assert result.returncode != 0
     assert "missing" in result.stderr
+
+
+def test_generate_refuses_bad_configuration_before_starting_anything(tmp_path):
+    """No Prefect server and no cluster are needed to be told what to change."""
+    result = run_cli("generate", "--n", "0", "--out", str(tmp_path / "s.zarr"))
+    assert result.returncode == 2 and "--n must be at least 1" in result.stderr
+    result = run_cli("generate", "--n", "10", "--out", str(tmp_path / "nowhere" / "s.zarr"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert "Prefect" not in result.stdout
+
+
+def test_generate_refuses_a_store_made_differently_and_leaves_complete_ones_alone(tmp_path):
+    from flows.generation import GenerateRequest, fill_chunk, prepare
+
+    path = tmp_path / "s.zarr"
+    for index in prepare(GenerateRequest(str(path), n=40, chunk=20, seed=3)):
+        fill_chunk(str(path), index)
+    result = run_cli("generate", "--n", "40", "--chunk", "20", "--seed", "4", "--out", str(path))
+    assert result.returncode == 2
+    assert "generator.seed: store has 3, this run asks for 4" in result.stderr
+    result = run_cli("generate", "--n", "40", "--chunk", "20", "--seed", "3", "--out", str(path))
+    assert result.returncode == 0 and "already complete" in result.stdout
+
+
+def test_verify_reports_a_store(tmp_path):
+    from flows.generation import GenerateRequest, prepare
+
+    path = tmp_path / "s.zarr"
+    prepare(GenerateRequest(str(path), n=40, chunk=20, seed=3))
+    result = run_cli("verify", str(path))
+    assert result.returncode == 1 and "incomplete 2 (0, 1)" in result.stdout
