@@ -71,6 +71,32 @@ def _summary_line(s: dict) -> str:
             f"store {s['bytes'] / 1e6:,.1f} MB ({per / 1e3:.2f} KB per spectrum)")
 
 
+def _train(args) -> int:
+    from .training_run import TrainRequest
+
+    request = TrainRequest(args.store, args.model, args.out or f"models/{args.model}", args.max_minutes,
+                           args.device, args.epochs, args.batch_size, args.seed, args.limit)
+    request.check()  # before any server starts
+    from .server import ensure_server, ui_url
+
+    api = ensure_server()
+    print(f"Prefect UI: {ui_url(api)}  (training {args.model} on {args.store} into {request.out})")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from .train import train
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        try:
+            card = train(**{k: v for k, v in vars(request).items() if k != "extra"})
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: rerun the same command to resume from {request.out}/last.pt", file=sys.stderr)
+            return 130
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in card["val_metrics"].items())
+    print(f"trained {args.model} for {card['epochs']} epochs ({card['train_seconds'] / 60:.1f} min, stopped by "
+          f"{card.get('stopped_by')}); best epoch {card['best_epoch']}: validation {metrics}; model in {request.out}")
+    return 0
+
+
 def _verify(args) -> int:
     from storage import store
 
@@ -111,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="'local' (default), a scheduler address tcp://..., or a cluster YAML (deploy/dask/)")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     gen.set_defaults(func=_generate)
+
+    trn = sub.add_parser("train", help="train a network on a training store (Prefect flow)")
+    trn.add_argument("--store", required=True, help="training store (from `spectroflow generate`)")
+    trn.add_argument("--model", choices=["default", "baseline"], default="default")
+    trn.add_argument("--out", default=None, help="model directory (default models/MODEL)")
+    trn.add_argument("--max-minutes", type=float, default=None, help="time budget; stops after the epoch in course")
+    trn.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    trn.add_argument("--epochs", type=int, default=100, help="at most this many epochs (early stopping, patience 5)")
+    trn.add_argument("--batch-size", type=int, default=None, help="default: 256 (default), 32 (baseline, thesis)")
+    trn.add_argument("--seed", type=int, default=0)
+    trn.add_argument("--limit", type=int, default=None, help="spectra per epoch (quick runs)")
+    trn.set_defaults(func=_train)
 
     ver = sub.add_parser("verify", help="check a store: completeness, checksums, non-finite values")
     ver.add_argument("store")

@@ -284,3 +284,14 @@ def is_writable_location(path) -> str | None:
     if not os.access(parent, os.W_OK):
         return f"directory {parent} is not writable"
     return None
+
+
+def fingerprint(path) -> str:
+    """A short hash of a complete store's content (its chunk checksums and generator
+    attributes): what a model card cites as its training data."""
+    import hashlib
+
+    group = zarr.open_group(str(path), mode="r")
+    h = hashlib.sha256(np.asarray(group[CHECKSUM][:]).tobytes())
+    h.update(json.dumps(dict(group.attrs).get("generator", {}), sort_keys=True).encode())
+    return h.hexdigest()[:16]
