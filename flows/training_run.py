@@ -3,6 +3,7 @@ directory (``pipeline.training`` does the work, ``storage.loader`` feeds it)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,9 +50,10 @@ class TrainRequest:
                              "`spectroflow generate` (same arguments) first")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("--max-minutes must be positive")
-        reason = store.is_writable_location(Path(self.out))
-        if reason and not Path(self.out).is_dir():
-            raise ValueError(f"cannot write {self.out}: {reason}")
+        existing = next(p for p in Path(self.out).absolute().parents if p.exists()) \
+            if not Path(self.out).exists() else Path(self.out)
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ValueError(f"cannot write {self.out}: {existing} is not a writable directory")
 
 
 class _Progress:

@@ -79,14 +79,16 @@ def run_batches(task, model, batches, device, bf16: bool, train_step=None):
         yield batch, outputs, float(loss.detach())
 
 
-def evaluate(task, model, batches, device, bf16: bool = True) -> dict[str, np.ndarray]:
-    """Predictions and truths over ``batches`` (concatenated), plus the mean loss."""
+def evaluate(task, model, batches, device, bf16: bool = True, keep_pz: bool = False) -> dict[str, np.ndarray]:
+    """Predictions and truths over ``batches`` (concatenated), plus the mean loss;
+    ``keep_pz`` keeps the full p(z) arrays (B x bins) too."""
     model.eval()
     parts, losses = [], []
     with torch.inference_mode():
         for batch, outputs, loss in run_batches(task, model, batches, device, bf16):
             pred = task.predict(outputs)
-            pred.pop("pz", None)
+            if not keep_pz:
+                pred.pop("pz", None)
             parts.append({**pred, **{f"true_{k}": v for k, v in batch.labels.items()}})
             losses.append((loss, len(batch.flux)))
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
