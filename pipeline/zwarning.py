@@ -1,0 +1,89 @@
+"""ZWARN: the catalogue's redshift-warning bitmask, defined here and only here.
+
+Bits shared with DESI's redrock (``redrock.zwarning``) keep its numbers and
+meanings, so survey tools that test them keep working; spectroflow's own bits
+start at 16. ZWARN = 0 means no known problem.
+"""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+import numpy as np
+
+
+class ZWarn(IntFlag):
+    """Warning bits of a catalogue row."""
+
+    #: redrock bit 1: too little wavelength coverage on the model grid.
+    LITTLE_COVERAGE = 1 << 1
+    #: redrock bit 2 (SMALL_DELTA_CHI2, an ambiguous fit): p(z) has a second peak.
+    MULTIPLE_PEAKS = 1 << 2
+    #: redrock bit 5 (Z_FITLIMIT): Z at the edge of, or outside, the training range.
+    OUT_OF_RANGE = 1 << 5
+    #: redrock bit 9: no usable data at all (the row exists so nothing is lost).
+    NODATA = 1 << 9
+    #: redrock bit 11 (POORDATA): bad input (NaN/inf flux, non-positive ivar, ...).
+    BAD_INPUT = 1 << 11
+    #: median S/N per pixel below the low-S/N threshold.
+    LOW_SNR = 1 << 16
+    #: the 68 % interval of p(z) is broad.
+    BROAD_PZ = 1 << 17
+    #: the TARGETID appears more than once in the input.
+    DUPLICATE_TARGETID = 1 << 18
+    #: the input wavelengths were not increasing (sorted before use).
+    UNSORTED_WAVELENGTH = 1 << 19
+
+
+#: Thresholds of the data-driven bits.
+MIN_GOOD_PIXELS = 500
+LOW_SNR = 2.0
+#: Width of the 68 % interval in ln(1+z) above which p(z) counts as broad (~3000 km/s).
+BROAD_PZ_WIDTH = 0.01
+#: Probability of the secondary peak above which p(z) counts as multi-peaked.
+SECOND_PEAK_PROB = 0.1
+
+
+def from_pz(z, z_lo, z_hi, p2, z_range) -> np.ndarray:
+    """Bits that follow from the p(z) summaries (arrays (B,)); z_range: (min, max) trained."""
+    bits = np.zeros(np.shape(z), dtype=np.int64)
+    bits |= np.where(np.log1p(z_hi) - np.log1p(z_lo) > BROAD_PZ_WIDTH, int(ZWarn.BROAD_PZ), 0)
+    bits |= np.where(p2 > SECOND_PEAK_PROB, int(ZWarn.MULTIPLE_PEAKS), 0)
+    bits |= np.where((z < z_range[0]) | (z > z_range[1]), int(ZWarn.OUT_OF_RANGE), 0)
+    return bits
+
+
+def from_data(n_good, median_snr) -> np.ndarray:
+    """Bits that follow from the input data: coverage and S/N (arrays (B,))."""
+    n_good = np.asarray(n_good)
+    bits = np.where(n_good == 0, int(ZWarn.NODATA), 0).astype(np.int64)
+    bits |= np.where(n_good < MIN_GOOD_PIXELS, int(ZWarn.LITTLE_COVERAGE), 0)
+    bits |= np.where(np.asarray(median_snr) < LOW_SNR, int(ZWarn.LOW_SNR), 0)
+    return bits
+
+
+def describe(zwarn: int) -> list[str]:
+    """Names of the bits set in ``zwarn``."""
+    return [bit.name for bit in ZWarn if zwarn & bit]
+
+
+def table() -> str:
+    """A markdown table of the bits, for the README."""
+    lines = ["| bit | value | name | meaning |", "|---|---|---|---|"]
+    for bit in ZWarn:
+        doc = _BIT_DOCS.get(bit.name, "")
+        lines.append(f"| {int(bit).bit_length() - 1} | {int(bit)} | `{bit.name}` | {doc} |")
+    return "\n".join(lines)
+
+
+_BIT_DOCS = {
+    "LITTLE_COVERAGE": f"fewer than {MIN_GOOD_PIXELS} good pixels on the model grid",
+    "MULTIPLE_PEAKS": f"p(z) has a secondary peak with probability > {SECOND_PEAK_PROB}",
+    "OUT_OF_RANGE": "Z outside the redshift range the model was trained on",
+    "NODATA": "no usable pixel at all",
+    "BAD_INPUT": "unreadable or invalid input (NaN/inf, non-positive ivar, wavelengths off the grid)",
+    "LOW_SNR": f"median S/N per pixel below {LOW_SNR}",
+    "BROAD_PZ": f"68 % interval wider than {BROAD_PZ_WIDTH} in ln(1+z)",
+    "DUPLICATE_TARGETID": "TARGETID seen more than once in the input",
+    "UNSORTED_WAVELENGTH": "wavelengths were not increasing (sorted before use)",
+}
