@@ -97,6 +97,34 @@ def _train(args) -> int:
     return 0
 
 
+def _ingest(args) -> int:
+    from .ingestion import DEFAULT_CHUNK, IngestRequest, check
+
+    request = IngestRequest(tuple(args.files), args.out, args.format, args.chunk or DEFAULT_CHUNK)
+    if check(request, args.overwrite) == "complete":
+        print(f"{args.out} is already complete; nothing to do (pass --overwrite to ingest again)")
+        return 0
+    from .server import ensure_server, ui_url
+
+    api = ensure_server()
+    print(f"Prefect UI: {ui_url(api)}  (ingesting {len(args.files)} files into {args.out})")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from .ingest import run_ingest
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        try:
+            s = run_ingest(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: rerun the same command to finish {args.out}", file=sys.stderr)
+            return 130
+    print(f"ingested {s['spectra']:,} spectra into {args.out} ({s['written_spectra']:,} written now, "
+          f"{s['seconds']:.1f} s); {len(s['quarantined'])} file(s) quarantined")
+    for q in s["quarantined"][:20]:
+        print(f"  quarantined: {q['error']}")
+    return 0
+
+
 def _verify(args) -> int:
     from storage import store
 
@@ -149,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--seed", type=int, default=0)
     trn.add_argument("--limit", type=int, default=None, help="spectra per epoch (quick runs)")
     trn.set_defaults(func=_train)
+
+    ing = sub.add_parser("ingest", help="survey FITS files -> a survey store on the model grid (Prefect flow)")
+    ing.add_argument("files", nargs="+", help="SDSS spec/spec-lite, DESI coadd or 1-D spectrum-table FITS files")
+    ing.add_argument("--out", required=True, help="survey store to write (PATH.zarr)")
+    ing.add_argument("--format", choices=["auto", "sdss", "desi", "table"], default="auto")
+    ing.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 4096)")
+    ing.add_argument("--workers", type=int, default=2)
+    ing.add_argument("--cluster", default=None, help="as for generate")
+    ing.add_argument("--overwrite", action="store_true")
+    ing.set_defaults(func=_ingest)
 
     ver = sub.add_parser("verify", help="check a store: completeness, checksums, non-finite values")
     ver.add_argument("store")

@@ -86,7 +86,7 @@ def create(
         chunks = tuple(chunk if d == SPECTRUM else sizes[d] for d in var.dims)
         group.create_array(
             name, shape=shape, chunks=chunks, dtype=var.dtype, compressors=COMPRESSOR,
-            fill_value=0, dimension_names=var.dims, attributes=var.attrs,
+            fill_value="" if var.dtype == "str" else 0, dimension_names=var.dims, attributes=var.attrs,
         )
     for name, values in (fixed or {}).items():
         group[name][...] = values

@@ -17,3 +17,4 @@ def small_training_store(tmp_path_factory):
     for index in prepare(request):
         fill_chunk(str(path), index)
     return str(path)
+

@@ -1,0 +1,66 @@
+"""The survey store: observed spectra on the model grid, ready to score.
+
+======================  ================  =========  ==========================================
+variable                dims              dtype      meaning
+======================  ================  =========  ==========================================
+``flux``                spectrum, pixel   float16    observed flux / ``flux_scale``
+``ivar``                spectrum, pixel   float16    ivar x ``flux_scale``^2 (0: no data)
+``flux_scale``          spectrum          float32    rms of the covered flux, 1e-17 erg/s/cm2/Å
+``targetid``            spectrum          int64      the survey's identifier
+``source_file``         spectrum          int32      index into ``file_path``
+``source_row``          spectrum          int32      row of the spectrum in its file
+``zwarn_input``         spectrum          int64      ZWARN bits earned by the input itself
+``wavelength``          pixel             float64    vacuum Å, the common model grid
+``file_path``           file              str        the ingested files, in order
+======================  ================  =========  ==========================================
+
+Scaling by the rms keeps float16 within range: the flux becomes O(1) (lines up to
+~1e4 x rms) and the scaled ivar is the S/N squared at the rms level (saturating at
+65,504, i.e. S/N 256, where the weight no longer matters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .store import PIXEL, SPECTRUM, Variable
+
+KIND = "survey"
+SCHEMA_VERSION = 1
+FLUX_UNIT = "1e-17 erg / (s cm2 Angstrom)"
+FILE = "file"
+_F16_MAX = np.float32(np.finfo(np.float16).max)
+
+
+def variables() -> dict[str, Variable]:
+    return {
+        "flux": Variable((SPECTRUM, PIXEL), "float16", {"long_name": "observed flux / flux_scale"}),
+        "ivar": Variable((SPECTRUM, PIXEL), "float16", {"long_name": "inverse variance x flux_scale^2"}),
+        "flux_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT, "long_name": "rms of covered flux"}),
+        "targetid": Variable((SPECTRUM,), "int64", {"long_name": "survey identifier"}),
+        "source_file": Variable((SPECTRUM,), "int32", {"long_name": "index into file_path"}),
+        "source_row": Variable((SPECTRUM,), "int32", {"long_name": "row in the source file"}),
+        "zwarn_input": Variable((SPECTRUM,), "int64", {"long_name": "ZWARN bits from the input"}),
+        "wavelength": Variable((PIXEL,), "float64", {"units": "Angstrom", "long_name": "vacuum wavelength"}),
+        "file_path": Variable((FILE,), "str", {"long_name": "ingested file"}),
+    }
+
+
+def pack(flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
+    """Stored arrays (flux, ivar, flux_scale) from flux, ivar (B, npix) float32."""
+    good = ivar > 0
+    n = np.maximum(good.sum(axis=1), 1)
+    f = np.where(good, flux, 0.0).astype(np.float32)
+    scale = np.sqrt(np.einsum("ij,ij->i", f, f) / n).astype(np.float32)
+    scale[~(scale > 0)] = 1.0
+    norm_ivar = np.minimum(ivar * (scale * scale)[:, None], _F16_MAX)
+    return {"flux": (f / scale[:, None]).astype(np.float16), "ivar": norm_ivar.astype(np.float16),
+            "flux_scale": scale}
+
+
+def unpack(batch) -> tuple[np.ndarray, np.ndarray]:
+    """(flux, ivar) (B, npix) float32 in physical units from stored arrays."""
+    scale = np.asarray(batch["flux_scale"], dtype=np.float32)[:, None]
+    flux = np.asarray(batch["flux"], dtype=np.float32) * scale
+    ivar = np.asarray(batch["ivar"], dtype=np.float32) / (scale * scale)
+    return flux, ivar
