@@ -125,6 +125,32 @@ def _ingest(args) -> int:
     return 0
 
 
+def _score(args) -> int:
+    from .scoring import ScoreRequest
+
+    request = ScoreRequest(args.store, args.model, args.out)
+    request.check()
+    from .server import ensure_server, ui_url
+
+    api = ensure_server()
+    print(f"Prefect UI: {ui_url(api)}  (scoring {args.store} with {args.model} into {args.out})")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from .score import run_score
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        try:
+            s = run_score(request, cluster=args.cluster, workers=args.workers)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: rerun the same command to finish {args.out} (written parts are kept)",
+                  file=sys.stderr)
+            return 130
+    warnings = ", ".join(f"{k} {v:,}" for k, v in s["zwarn"].items())
+    print(f"catalogue of {s['rows']:,} rows ({s['scored_now']:,} scored now in {s['seconds']:.1f} s, "
+          f"{s['spectra_per_s']:,.0f} spectra/s): {', '.join(s['catalogue'])}\nZWARN: {warnings}")
+    return 0
+
+
 def _verify(args) -> int:
     from storage import store
 
@@ -187,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--cluster", default=None, help="as for generate")
     ing.add_argument("--overwrite", action="store_true")
     ing.set_defaults(func=_ingest)
+
+    sco = sub.add_parser("score", help="score a survey store into a catalogue (Prefect flow on Dask)")
+    sco.add_argument("--store", required=True, help="survey store (from `spectroflow ingest`)")
+    sco.add_argument("--model", required=True, help="model directory (from `spectroflow train`)")
+    sco.add_argument("--out", required=True, help="catalogue directory")
+    sco.add_argument("--workers", type=int, default=2)
+    sco.add_argument("--cluster", default=None, help="as for generate")
+    sco.set_defaults(func=_score)
 
     ver = sub.add_parser("verify", help="check a store: completeness, checksums, non-finite values")
     ver.add_argument("store")

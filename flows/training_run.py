@@ -91,7 +91,8 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
                        limit=request.limit and max(request.limit // 4, 512))
     config = TrainConfig(batch_size=batch, max_epochs=request.max_epochs, max_minutes=request.max_minutes,
                          device=request.device, seed=request.seed)
-    card = {"training_store": {"path": str(Path(request.store).resolve()), "fingerprint": store.fingerprint(request.store),
+    z = zarr.open_array(request.store, path="z", mode="r")[:]
+    card = {"z_range": [float(z.min()), float(z.max())], "training_store": {"path": str(Path(request.store).resolve()), "fingerprint": store.fingerprint(request.store),
                                "generator": store.read_attrs(request.store).get("generator")},
             "code_version": code_version(), "dependencies": dependency_versions(), **request.extra}
     return fit(task, model, _Progress(train, request.model, progress_bar), val, config, request.out, card, log)

@@ -1,0 +1,86 @@
+"""Prefect flow "score": map a model over a survey store, one task per chunk.
+
+Each task writes one catalogue part (Parquet, atomic rename); parts already there
+are skipped, so a rerun after an interruption scores only what is missing; a final
+task merges the parts into catalogue.parquet and catalogue.fits. The model is
+loaded once per worker process (``flows.scoring``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from pipeline.zwarning import describe
+from storage import catalogue, store
+
+from .cluster import task_runner
+from .progress import Progress
+from .scoring import ScoreRequest, merge, score_chunk
+
+
+@task(name="score-chunk", task_run_name="chunk-{index}", cache_policy=NO_CACHE, persist_result=False)
+def score_part(store_path: str, model_dir: str, out_dir: str, index: int, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    return score_chunk(store_path, model_dir, out_dir, index)
+
+
+@task(name="merge-catalogue", cache_policy=NO_CACHE, persist_result=False)
+def merge_parts(request: dict) -> dict:
+    return merge(ScoreRequest(**request))
+
+
+@flow(name="score", flow_run_name="score-{model_name}", persist_result=False)
+def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model_name: str = "model",
+          progress_bar: bool = True) -> dict:
+    """Score ``store_path`` with ``model_dir`` into ``out_dir``; returns a summary."""
+    request = ScoreRequest(store_path, model_dir, out_dir)
+    request.check()
+    n, size = store.layout(store_path)
+    todo = catalogue.missing_parts(out_dir, store.n_chunks(n, size))
+    progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
+    start, failed, rows = time.perf_counter(), {}, 0
+    futures = {score_part.submit(store_path, model_dir, out_dir, i, threads): i for i in todo}
+    for future in as_completed(list(futures)):
+        try:
+            done = future.result()["rows"]
+            rows += done
+            progress.advance(items=done)
+        except Exception as err:  # keep the other chunks; a rerun retries this one
+            failed[futures[future]] = f"{type(err).__name__}: {err}"
+    progress.close()
+    if failed:
+        raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed}; rerun the same command to retry them")
+    merged = merge_parts.submit(request.__dict__).result()
+    seconds = time.perf_counter() - start
+    zwarn = pq.read_table(merged["paths"][0], columns=["ZWARN"]).column("ZWARN").to_numpy()
+    summary = {"catalogue": merged["paths"], "rows": merged["rows"], "scored_now": rows, "seconds": seconds,
+               "spectra_per_s": rows / seconds if seconds > 0 else 0.0, "zwarn": zwarn_counts(zwarn)}
+    get_run_logger().info(f"catalogue of {merged['rows']} rows; ZWARN {summary['zwarn']}")
+    return summary
+
+
+def zwarn_counts(zwarn: np.ndarray) -> dict[str, int]:
+    """Rows per ZWARN bit name, plus "clean" for ZWARN = 0."""
+    counts = {"clean": int(np.count_nonzero(zwarn == 0))}
+    for value in np.unique(zwarn[zwarn != 0]):
+        for name in describe(int(value)):
+            counts[name] = counts.get(name, 0) + int(np.count_nonzero(zwarn == value))
+    return counts
+
+
+def run_score(request: ScoreRequest, *, cluster: str | None = None, workers: int = 2,
+              progress_bar: bool = True) -> dict:
+    """Check (before anything starts), then run the flow on a Dask cluster."""
+    request.check()
+    threads = max(1, 2 // workers) if cluster in (None, "local") else 1
+    return score.with_options(task_runner=task_runner(cluster, workers))(
+        request.store, request.model, request.out, threads, model_name=request.model.rstrip("/").split("/")[-1],
+        progress_bar=progress_bar)
