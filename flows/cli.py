@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--n", type=int, required=True, help="number of spectra")
     gen.add_argument("--out", required=True, help="Zarr store to write (PATH.zarr)")
     gen.add_argument("--preset", choices=["default", "thesis"], default="default")
-    gen.add_argument("--instrument", choices=["deimos", "sdss", "desi"], default="deimos")
+    gen.add_argument("--instrument", default="deimos",
+                     help="deimos (default), sdss, desi, or a comma list (e.g. deimos,sdss,desi): chunks cycle "
+                          "through the instruments")
     gen.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 8192)")
     gen.add_argument("--workers", type=int, default=2, help="Dask worker processes (default 2)")
     gen.add_argument("--seed", type=int, default=0)

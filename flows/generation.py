@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from pipeline.instruments import get_instrument
 from pipeline.simulate import PRESETS, chunk_params, noise_terms, preset_config, render_batches
 from storage import store, training
@@ -45,7 +47,13 @@ class GenerateRequest:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
-        get_instrument(self.instrument)  # raises ValueError naming the choices
+        self.instruments  # raises ValueError naming the choices
+
+    @property
+    def instruments(self) -> tuple:
+        """The instruments, by name from ``instrument`` ("deimos" or e.g. "deimos,sdss,desi":
+        chunk i is rendered for instrument i modulo their number)."""
+        return tuple(get_instrument(name.strip()) for name in self.instrument.split(","))
 
     @property
     def chunk_size(self) -> int:
@@ -58,14 +66,13 @@ class GenerateRequest:
 
     def attrs(self) -> dict:
         """Store attributes: layout, generator settings, instrument and provenance."""
-        instrument = get_instrument(self.instrument)
-        prior, config = preset_config(self.preset, instrument)
+        prior, config = preset_config(self.preset, self.instruments[0])
         return {
             "store": {"kind": training.KIND, "schema_version": training.SCHEMA_VERSION},
             "generator": {"n": self.n, "chunk": self.chunk_size, "seed": self.seed, "preset": self.preset,
                           "prior": prior, "noise": config.noise, "igm": config.igm, "rest_min": config.rest_min,
                           "instrument": self.instrument, "render_batch": RENDER_BATCH},
-            "instrument": asdict(instrument),
+            "instruments": [asdict(i) for i in self.instruments],
             "code_version": code_version(),
             "dependencies": dependency_versions(),
             "wavelength_frame": "vacuum",
@@ -93,19 +100,19 @@ def prepare(request: GenerateRequest, overwrite: bool = False) -> list[int]:
 
 
 def _create(request: GenerateRequest) -> None:
-    instrument = get_instrument(request.instrument)
-    params, config = chunk_params(0, 1, request.seed, request.preset, instrument)
-    sky, obj = noise_terms(config)
     from pipeline.grid import model_grid
 
     grid = model_grid()
+    configs = [chunk_params(0, 1, request.seed, request.preset, i) for i in request.instruments]
+    terms = [noise_terms(config) for _, config in configs]
     store.create(
         request.out,
-        training.variables(list(params)),
-        {store.SPECTRUM: request.n, store.PIXEL: grid.n},
+        training.variables(list(configs[0][0])),
+        {store.SPECTRUM: request.n, store.PIXEL: grid.n, training.INSTRUMENT: len(terms)},
         request.chunk_size,
         request.attrs(),
-        fixed={"wavelength": grid.wavelength, "noise_sky": sky, "noise_object": obj},
+        fixed={"wavelength": grid.wavelength, "noise_sky": np.stack([t[0] for t in terms]),
+               "noise_object": np.stack([t[1] for t in terms])},
     )
 
 
@@ -119,12 +126,14 @@ def fill_chunk(path: str, index: int) -> dict:
     gen = store.read_attrs(path)["generator"]
     rows = store.chunk_rows(gen["n"], gen["chunk"], index)
     count = rows.stop - rows.start
-    params, config = chunk_params(index, count, gen["seed"], gen["preset"], get_instrument(gen["instrument"]))
+    names = gen["instrument"].split(",")
+    which = index % len(names)
+    params, config = chunk_params(index, count, gen["seed"], gen["preset"], get_instrument(names[which]))
     arrays = None
     for batch, rendered in render_batches(params, config, gen["render_batch"]):
         if arrays is None:
             arrays = training.empty_chunk(count, rendered.model.shape[1], list(params))
-        training.fill(arrays, batch, rendered, rows.start)
+        training.fill(arrays, batch, rendered, rows.start, which)
     crc = store.write_chunk(path, index, arrays)
     store.mark_complete(path, index, crc)
     return {"chunk": index, "rows": count, "seconds": time.perf_counter() - start, "checksum": crc}

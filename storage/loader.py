@@ -151,7 +151,7 @@ class StoreBatches:
         """Rows of this split in ``chunks``, compact (float16 model flux)."""
         group = zarr.open_group(self.path, mode="r")
         names = ["model_flux", "flux_scale", "pixel_lo", "pixel_hi", "noise_scale", "noise_beta", "targetid",
-                 *self.label_names]
+                 *self.label_names, *(["instrument"] if "instrument" in group else [])]
         parts = []
         for index in sorted(int(c) for c in chunks):
             rows = store.chunk_rows(self.n, self.chunk, index)

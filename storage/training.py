@@ -12,8 +12,9 @@ variable                dims              dtype      meaning
 ``noise_scale/_beta``   spectrum          float32    sigma^2 = scale^2 (sky + beta f object)
 label columns           spectrum          float64    ``pipeline.params.COLUMNS`` (+ prior extras)
 ``targetid``            spectrum          int64      row number in the store
+``instrument``          spectrum          int8       index into the store's instruments
 ``wavelength``          pixel             float64    vacuum Å, the common model grid
-``noise_sky/_object``   pixel             float32    the instrument's sky / T and 1 / T
+``noise_sky/_object``   instrument, pix   float32    each instrument's sky / T and 1 / T
 ======================  ================  =========  ==========================================
 
 float16 of the flux divided by its per-spectrum maximum keeps 11 significant bits
@@ -35,7 +36,8 @@ from .store import PIXEL, SPECTRUM, Variable
 
 KIND = "training"
 #: Bump when the layout below changes; stores of another version are refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+INSTRUMENT = "instruments"  # the dimension; "instrument" is the per-spectrum index
 FLUX_UNIT = "1e-17 erg / (s cm2 Angstrom)"
 
 
@@ -50,13 +52,14 @@ def variables(label_columns: list[str]) -> dict[str, Variable]:
         "noise_beta": Variable((SPECTRUM,), "float32", {"units": f"1 / ({FLUX_UNIT})",
                                                         "long_name": "object-noise coefficient"}),
         "targetid": Variable((SPECTRUM,), "int64", {"long_name": "row number in the store"}),
+        "instrument": Variable((SPECTRUM,), "int8", {"long_name": "index into the store's instruments"}),
     }
     for name in label_columns:
         unit, meaning = COLUMNS.get(name, ("", name.replace("_", " ")))
         out[name] = Variable((SPECTRUM,), "float64", {"units": unit, "long_name": meaning})
     out["wavelength"] = Variable((PIXEL,), "float64", {"units": "Angstrom", "long_name": "vacuum wavelength"})
-    out["noise_sky"] = Variable((PIXEL,), "float32", {"long_name": "sky / throughput"})
-    out["noise_object"] = Variable((PIXEL,), "float32", {"long_name": "1 / throughput"})
+    out["noise_sky"] = Variable((INSTRUMENT, PIXEL), "float32", {"long_name": "sky / throughput"})
+    out["noise_object"] = Variable((INSTRUMENT, PIXEL), "float32", {"long_name": "1 / throughput"})
     return out
 
 
@@ -70,7 +73,7 @@ def empty_chunk(rows: int, npix: int, label_columns: list[str]) -> dict[str, np.
     }
 
 
-def fill(chunk: dict[str, np.ndarray], rows: slice, rendered, first_targetid: int) -> None:
+def fill(chunk: dict[str, np.ndarray], rows: slice, rendered, first_targetid: int, instrument: int = 0) -> None:
     """Copy a rendered batch (``pipeline.simulate.Rendered``) into ``chunk[rows]``.
 
     Normalises ``rendered.model`` in place (the batch is not used afterwards).
@@ -86,6 +89,7 @@ def fill(chunk: dict[str, np.ndarray], rows: slice, rendered, first_targetid: in
     chunk["noise_scale"][rows] = rendered.noise.scale
     chunk["noise_beta"][rows] = rendered.noise.beta
     chunk["targetid"][rows] = first_targetid + np.arange(rows.start, rows.stop)
+    chunk["instrument"][rows] = instrument
     for name in chunk:
         if name in rendered.labels:
             chunk[name][rows] = rendered.labels[name]
@@ -109,7 +113,11 @@ def model_flux(batch) -> np.ndarray:
 
 
 def noise_model(batch, sky: np.ndarray, obj: np.ndarray) -> NoiseModel:
-    """The noise model of a loaded batch, with the store's per-pixel ``sky``/``obj``."""
+    """The noise model of a loaded batch, with the store's per-instrument (n_inst, npix)
+    ``sky``/``obj`` terms picked row by row (a 1-D pair serves every row)."""
+    if np.ndim(sky) == 2:
+        index = np.asarray(batch.get("instrument", np.zeros(len(batch["noise_scale"]), np.int8)))
+        sky, obj = sky[index], obj[index]
     return NoiseModel(np.asarray(batch["noise_scale"]), np.asarray(batch["noise_beta"]), sky, obj)
 
 

@@ -75,3 +75,22 @@ def test_path_under_a_file_fails_before_work(tmp_path):
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(ValueError, match="is a file, not a directory"):
         check(GenerateRequest(str(tmp_path / "notes.txt" / "s.zarr"), n=10))
+
+
+def test_chunks_cycle_through_several_instruments(tmp_path):
+    from storage.loader import StoreBatches
+
+    path = tmp_path / "mixed.zarr"
+    request = GenerateRequest(str(path), n=300, chunk=100, seed=3, instrument="deimos,sdss,desi")
+    for index in prepare(request):
+        fill_chunk(str(path), index)
+    ds = store.open_dataset(path)
+    np.testing.assert_array_equal(ds["instrument"].values, np.repeat([0, 1, 2], 100))
+    assert ds["noise_sky"].shape == (3, 10240)
+    assert [i["name"] for i in store.read_attrs(path)["instruments"]] == ["deimos", "sdss", "desi"]
+    sdss_lo = ds["lambda_lo"].values[100:200]
+    np.testing.assert_allclose(sdss_lo, 3800.0)  # SDSS rows have SDSS coverage
+    batch = next(iter(StoreBatches(path, "train", 300)))
+    assert np.isfinite(batch.flux).all() and (batch.ivar >= 0).all()
+    with pytest.raises(ValueError, match="unknown instrument 'hst'"):
+        GenerateRequest(str(tmp_path / "x.zarr"), n=10, instrument="deimos,hst")

@@ -17,8 +17,8 @@ def stored(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("train") / "t.zarr"
     npix = rendered.model.shape[1]
     sky, obj = noise_terms(config)
-    store.create(path, training.variables(list(params)), {SPECTRUM: 64, PIXEL: npix}, 64, {},
-                 fixed={"wavelength": rendered.wavelength, "noise_sky": sky, "noise_object": obj})
+    store.create(path, training.variables(list(params)), {SPECTRUM: 64, PIXEL: npix, training.INSTRUMENT: 1}, 64,
+                 {}, fixed={"wavelength": rendered.wavelength, "noise_sky": sky[None], "noise_object": obj[None]})
     arrays = training.empty_chunk(64, npix, list(params))
     training.fill(arrays, slice(0, 64), rendered, first_targetid=0)
     store.mark_complete(path, 0, store.write_chunk(path, 0, arrays))
