@@ -34,6 +34,23 @@ def _simulate(args) -> int:
     return 0
 
 
+def _with_prefect(banner: str, run, on_interrupt: str):
+    """Start or find the Prefect server, print its URL and ``banner``, then call
+    ``run()`` reporting to it. Returns its result, or None after Ctrl-C."""
+    from .server import ensure_server, ui_url
+
+    api = ensure_server()
+    print(f"Prefect UI: {ui_url(api)}  ({banner})")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        try:
+            return run()
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: {on_interrupt}", file=sys.stderr)
+            return None
+
+
 def _generate(args) -> int:
     from .generation import DEFAULT_CHUNK, GenerateRequest, check
 
@@ -44,22 +61,18 @@ def _generate(args) -> int:
         print(f"{args.out} is already complete ({request.n} spectra); nothing to do "
               "(pass --overwrite to generate it again)")
         return 0
-    from .server import ensure_server, ui_url
 
-    api = ensure_server()
-    print(f"Prefect UI: {ui_url(api)}  ({'resuming' if action == 'resume' else 'creating'} {args.out}, "
-          f"{request.n} spectra in {request.n_chunks} chunks of {request.chunk_size}, {args.workers} workers)")
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    def run():  # imports Prefect only once the server's settings are in the environment
+        from .generate import run_generate
 
-    from .generate import run_generate
+        return run_generate(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        try:
-            summary = run_generate(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: rerun the same command to finish {args.out} (complete chunks are kept)",
-                  file=sys.stderr)
-            return 130
+    summary = _with_prefect(
+        f"{'resuming' if action == 'resume' else 'creating'} {args.out}, {request.n} spectra in "
+        f"{request.n_chunks} chunks of {request.chunk_size}, {args.workers} workers", run,
+        f"rerun the same command to finish {args.out} (complete chunks are kept)")
+    if summary is None:
+        return 130
     print(_summary_line(summary))
     return 0
 
@@ -77,20 +90,16 @@ def _train(args) -> int:
     request = TrainRequest(args.store, args.model, args.out or f"models/{args.model}", args.max_minutes,
                            args.device, args.epochs, args.batch_size, args.seed, args.limit)
     request.check()  # before any server starts
-    from .server import ensure_server, ui_url
 
-    api = ensure_server()
-    print(f"Prefect UI: {ui_url(api)}  (training {args.model} on {args.store} into {request.out})")
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    def run():
+        from .train import train
 
-    from .train import train
+        return train(**{k: v for k, v in vars(request).items() if k != "extra"})
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        try:
-            card = train(**{k: v for k, v in vars(request).items() if k != "extra"})
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: rerun the same command to resume from {request.out}/last.pt", file=sys.stderr)
-            return 130
+    card = _with_prefect(f"training {args.model} on {args.store} into {request.out}", run,
+                         f"rerun the same command to resume from {request.out}/last.pt")
+    if card is None:
+        return 130
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in card["val_metrics"].items())
     print(f"trained {args.model} for {card['epochs']} epochs ({card['train_seconds'] / 60:.1f} min, stopped by "
           f"{card.get('stopped_by')}); best epoch {card['best_epoch']}: validation {metrics}; model in {request.out}")
@@ -104,20 +113,16 @@ def _ingest(args) -> int:
     if check(request, args.overwrite) == "complete":
         print(f"{args.out} is already complete; nothing to do (pass --overwrite to ingest again)")
         return 0
-    from .server import ensure_server, ui_url
 
-    api = ensure_server()
-    print(f"Prefect UI: {ui_url(api)}  (ingesting {len(args.files)} files into {args.out})")
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    def run():
+        from .ingest import run_ingest
 
-    from .ingest import run_ingest
+        return run_ingest(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        try:
-            s = run_ingest(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: rerun the same command to finish {args.out}", file=sys.stderr)
-            return 130
+    s = _with_prefect(f"ingesting {len(args.files)} files into {args.out}", run,
+                      f"rerun the same command to finish {args.out}")
+    if s is None:
+        return 130
     print(f"ingested {s['spectra']:,} spectra into {args.out} ({s['written_spectra']:,} written now, "
           f"{s['seconds']:.1f} s); {len(s['quarantined'])} file(s) quarantined")
     for q in s["quarantined"][:20]:
@@ -130,21 +135,16 @@ def _score(args) -> int:
 
     request = ScoreRequest(args.store, args.model, args.out)
     request.check()
-    from .server import ensure_server, ui_url
 
-    api = ensure_server()
-    print(f"Prefect UI: {ui_url(api)}  (scoring {args.store} with {args.model} into {args.out})")
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    def run():
+        from .score import run_score
 
-    from .score import run_score
+        return run_score(request, cluster=args.cluster, workers=args.workers)
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        try:
-            s = run_score(request, cluster=args.cluster, workers=args.workers)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: rerun the same command to finish {args.out} (written parts are kept)",
-                  file=sys.stderr)
-            return 130
+    s = _with_prefect(f"scoring {args.store} with {args.model} into {args.out}", run,
+                      f"rerun the same command to finish {args.out} (written parts are kept)")
+    if s is None:
+        return 130
     warnings = ", ".join(f"{k} {v:,}" for k, v in s["zwarn"].items())
     print(f"catalogue of {s['rows']:,} rows ({s['scored_now']:,} scored now in {s['seconds']:.1f} s, "
           f"{s['spectra_per_s']:,.0f} spectra/s): {', '.join(s['catalogue'])}\nZWARN: {warnings}")
