@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--store", required=True, help="training store (from `spectroflow generate`)")
     trn.add_argument("--model", choices=["default", "baseline"], default="default")
     trn.add_argument("--out", default=None, help="model directory (default models/MODEL)")
-    trn.add_argument("--max-minutes", type=float, default=None, help="time budget; stops after the epoch in course")
+    trn.add_argument("--max-minutes", type=float, default=None,
+                     help="budget of total training minutes, counted across resumed runs")
     trn.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     trn.add_argument("--epochs", type=int, default=100, help="at most this many epochs (early stopping, patience 5)")
     trn.add_argument("--batch-size", type=int, default=None, help="default: 256 (default), 32 (baseline, thesis)")
