@@ -14,13 +14,12 @@ import time
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 
 from storage import store
 
 from .cluster import task_runner
 from .generation import DEFAULT_CHUNK, GenerateRequest, check, fill_chunk, prepare
-from .progress import Progress
+from .progress import Progress, collect
 
 
 @task(name="generate-chunk", task_run_name="chunk-{index}", cache_policy=NO_CACHE, persist_result=False)
@@ -50,19 +49,12 @@ def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset
     todo = prepare(request, overwrite)
     progress = Progress(request.n_chunks, request.n_chunks - len(todo), "chunks", progress_bar)
     start, submitted = time.perf_counter(), time.time()
-    futures = {generate_chunk.submit(out, i): i for i in todo}
-    failed, rows, peak_mb, timeline = {}, 0, {}, []
-    for future in as_completed(list(futures)):
-        try:
-            result = future.result()
-        except Exception as err:  # one bad chunk must not stop the others
-            failed[futures[future]] = f"{type(err).__name__}: {err}"
-            continue
-        rows += result["rows"]
-        timeline.append((result["worker"], result["started"], result["ended"], result["cpu"], result["thread_cpu"]))
-        peak_mb[result["worker"]] = max(peak_mb.get(result["worker"], 0.0), result["peak_rss_mb"])
-        progress.advance(items=result["rows"])
-    progress.close()
+    results, failed = collect({generate_chunk.submit(out, i): i for i in todo}, progress)
+    rows = sum(r["rows"] for r in results)
+    timeline = [(r["worker"], r["started"], r["ended"], r["cpu"], r["thread_cpu"]) for r in results]
+    peak_mb = {}
+    for r in results:
+        peak_mb[r["worker"]] = max(peak_mb.get(r["worker"], 0.0), r["peak_rss_mb"])
     seconds = time.perf_counter() - start
     summary = {
         "store": out, "n": request.n, "chunks": request.n_chunks, "written_chunks": len(todo) - len(failed),

@@ -12,13 +12,12 @@ import time
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 
 from storage import store
 
 from .cluster import task_runner
 from .ingestion import DEFAULT_CHUNK, IngestRequest, check, fill_chunk, index_files, prepare
-from .progress import Progress
+from .progress import Progress, collect
 
 #: Files per index task: opening a FITS file costs milliseconds, a task ~0.2 s.
 INDEX_BATCH = 256
@@ -47,16 +46,9 @@ def ingest(files: list[str], out: str, format: str = "auto", chunk: int = DEFAUL
     todo = prepare(request, index, overwrite)
     n, size = store.layout(out)
     progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
-    start, failed, rows = time.perf_counter(), {}, 0
-    futures = {ingest_chunk.submit(out, i): i for i in todo}
-    for future in as_completed(list(futures)):
-        try:
-            done = future.result()["rows"]
-            rows += done
-            progress.advance(items=done)
-        except Exception as err:  # keep the other chunks; a rerun retries this one
-            failed[futures[future]] = f"{type(err).__name__}: {err}"
-    progress.close()
+    start = time.perf_counter()
+    results, failed = collect({ingest_chunk.submit(out, i): i for i in todo}, progress)
+    rows = sum(r["rows"] for r in results)
     from .ingestion import quarantine
 
     summary = {"store": out, "spectra": n, "written_spectra": rows, "chunks": store.n_chunks(n, size),

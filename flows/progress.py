@@ -8,6 +8,7 @@ import time
 
 from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
 from tqdm import tqdm
 
 #: Seconds between updates of the UI artifact (each is an API call).
@@ -54,3 +55,20 @@ class Progress:
     def _update_artifact(self) -> None:
         update_progress_artifact(self.artifact, self.percent)
         self._last_update = time.monotonic()
+
+
+def collect(futures: dict, progress: Progress) -> tuple[list[dict], dict[int, str]]:
+    """Results of chunk futures ({future: chunk index}) as they finish, advancing
+    ``progress`` by each result's "rows"; a failed chunk is recorded, not raised, so
+    the others complete (a rerun retries it). Returns (results, {chunk: error})."""
+    results, failed = [], {}
+    for future in as_completed(list(futures)):
+        try:
+            result = future.result()
+        except Exception as err:  # keep the other chunks
+            failed[futures[future]] = f"{type(err).__name__}: {err}"
+            continue
+        results.append(result)
+        progress.advance(items=result["rows"])
+    progress.close()
+    return results, failed

@@ -14,13 +14,12 @@ import numpy as np
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 
 from pipeline.zwarning import describe
 from storage import catalogue, store
 
 from .cluster import task_runner
-from .progress import Progress
+from .progress import Progress, collect
 from .scoring import ScoreRequest, merge, score_chunk
 
 
@@ -46,16 +45,10 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     n, size = store.layout(store_path)
     todo = catalogue.missing_parts(out_dir, store.n_chunks(n, size))
     progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
-    start, failed, rows = time.perf_counter(), {}, 0
+    start = time.perf_counter()
     futures = {score_part.submit(store_path, model_dir, out_dir, i, threads): i for i in todo}
-    for future in as_completed(list(futures)):
-        try:
-            done = future.result()["rows"]
-            rows += done
-            progress.advance(items=done)
-        except Exception as err:  # keep the other chunks; a rerun retries this one
-            failed[futures[future]] = f"{type(err).__name__}: {err}"
-    progress.close()
+    results, failed = collect(futures, progress)
+    rows = sum(r["rows"] for r in results)
     if failed:
         raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed}; rerun the same command to retry them")
     merged = merge_parts.submit(request.__dict__).result()
