@@ -3,7 +3,7 @@
 Index tasks (one per batch of files) count the spectra and their TARGETIDs; the
 flow then creates the store template and fans one task per store chunk out, each
 reading the files behind its rows. Rerunning resumes: complete chunks are skipped.
-Unreadable files end in ``quarantine.json`` beside the store, named with the reason.
+Unreadable files are listed in the store's ``quarantine`` attribute, each with the reason.
 """
 
 from __future__ import annotations

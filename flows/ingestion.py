@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,8 @@ from storage.readers import ReaderError, read
 
 DEFAULT_CHUNK = 4096
 RESUME_KEYS = ("store", "ingest", "code_version")
-QUARANTINE = "quarantine.json"
+#: Store attribute listing the files that could not be read.
+QUARANTINE = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -114,10 +114,9 @@ def prepare(request: IngestRequest, index: list[dict], overwrite: bool = False) 
         store.plan(request.out, {}, (), overwrite=overwrite)  # removes an old store if overwriting
         store.create(request.out, survey.variables(), {store.SPECTRUM: n, store.PIXEL: grid.n,
                                                        survey.FILE: len(layout["files"])},
-                     min(request.chunk, n), attrs(request, n),
+                     min(request.chunk, n), {**attrs(request, n), QUARANTINE: layout["quarantine"]},
                      fixed={"wavelength": grid.wavelength, "file_path": np.array(layout["files"]),
                             **{k: layout[k] for k in ("targetid", "source_file", "source_row", "zwarn_input")}})
-        Path(request.out, QUARANTINE).write_text(json.dumps(layout["quarantine"], indent=1))
     else:
         store.remove_partial_files(request.out)
     return store.incomplete_chunks(request.out)
@@ -125,7 +124,7 @@ def prepare(request: IngestRequest, index: list[dict], overwrite: bool = False) 
 
 def quarantine(path) -> list[dict]:
     """Files that could not be ingested: [{"path", "error"}]."""
-    return json.loads(Path(path, QUARANTINE).read_text())
+    return store.read_attrs(path).get(QUARANTINE, [])
 
 
 def fill_chunk(path: str, index: int) -> dict:

@@ -7,18 +7,9 @@ from astropy.table import Table
 
 from flows.ingestion import IngestRequest, fill_chunk, index_files, prepare
 from flows.scoring import ScoreRequest, merge, score_chunk
-from flows.training_run import TrainRequest, run_training
 from pipeline.zwarning import ZWarn
 from storage import catalogue, store
 from survey_files import WAVE, desi_file, sdss_file
-
-
-@pytest.fixture(scope="module")
-def tiny_model(small_training_store, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "default"
-    run_training(TrainRequest(small_training_store, out=str(out), max_epochs=1, limit=256), log=lambda m: None,
-                 progress_bar=False)
-    return str(out)
 
 
 @pytest.fixture(scope="module")
