@@ -131,9 +131,11 @@ def _ingest(args) -> int:
 
 
 def _score(args) -> int:
+    from pipeline.weights import resolve
+
     from .scoring import ScoreRequest
 
-    request = ScoreRequest(args.store, args.model, args.out)
+    request = ScoreRequest(args.store, resolve(args.model), args.out)
     request.check()
 
     def run():
@@ -219,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sco = sub.add_parser("score", help="score a survey store into a catalogue (Prefect flow on Dask)")
     sco.add_argument("--store", required=True, help="survey store (from `spectroflow ingest`)")
-    sco.add_argument("--model", required=True, help="model directory (from `spectroflow train`)")
+    sco.add_argument("--model", default="survey",
+                     help="model directory (from `spectroflow train`) or a shipped model (default: survey)")
     sco.add_argument("--out", required=True, help="catalogue directory")
     sco.add_argument("--workers", type=int, default=2)
     sco.add_argument("--cluster", default=None, help="as for generate")

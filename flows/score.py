@@ -51,11 +51,15 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     rows = sum(r["rows"] for r in results)
     if failed:
         raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed}; rerun the same command to retry them")
+    merge_start = time.perf_counter()
     merged = merge_parts.submit(request.__dict__).result()
     seconds = time.perf_counter() - start
+    merge_s = time.perf_counter() - merge_start
     zwarn = pq.read_table(merged["paths"][0], columns=["ZWARN"]).column("ZWARN").to_numpy()
     summary = {"catalogue": merged["paths"], "rows": merged["rows"], "scored_now": rows, "seconds": seconds,
-               "spectra_per_s": rows / seconds if seconds > 0 else 0.0, "zwarn": zwarn_counts(zwarn)}
+               "spectra_per_s": rows / seconds if seconds > 0 else 0.0, "zwarn": zwarn_counts(zwarn),
+               "stages": {k: sum(r.get(f"{k}_s", 0.0) for r in results) for k in ("read", "model", "write")},
+               "merge_s": merge_s}
     get_run_logger().info(f"catalogue of {merged['rows']} rows; ZWARN {summary['zwarn']}")
     return summary
 

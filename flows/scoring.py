@@ -18,6 +18,7 @@ import zarr
 
 from pipeline import catalogue as columns
 from pipeline.grid import Z_MAX
+from pipeline.malloc import keep_freed_memory
 from pipeline.networks import build_from_card, task_from_card
 from pipeline.training import load_model, read_card
 from storage import catalogue, store, survey
@@ -62,13 +63,18 @@ def _loaded(model_dir: str, wavelength: np.ndarray):
     """(task, model, card, id) for ``model_dir``, loaded once per process."""
     key = (str(Path(model_dir).resolve()), Path(model_dir, "model.pt").stat().st_mtime_ns)
     if key not in _MODELS:
+        keep_freed_memory()  # chunk-sized temporaries: reuse freed pages (pipeline/malloc.py)
         model, card = load_model(model_dir, build_from_card)
         _MODELS[key] = (task_from_card(card, wavelength), model, card, model_id(model_dir))
     return _MODELS[key]
 
 
 def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> dict:
-    """Score chunk ``index`` into its catalogue part (skipped if the part exists)."""
+    """Score chunk ``index`` into its catalogue part (skipped if the part exists).
+
+    Returns {"chunk", "rows", "skipped", "seconds", and per stage "read_s" (Zarr read
+    and unpack), "model_s" (inputs, network, p(z) summary), "write_s" (columns, Parquet)}.
+    """
     if catalogue.part_path(out_dir, index).exists():
         return {"chunk": index, "rows": 0, "skipped": True, "seconds": 0.0}
     start = time.perf_counter()
@@ -76,20 +82,25 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     n, size = store.layout(store_path)
     rows = store.chunk_rows(n, size, index)
     task, model, card, mid = _loaded(model_dir, group["wavelength"][:])
-    data = {k: group[k][rows] for k in ("flux", "ivar", "flux_scale", "targetid", "zwarn_input")}
-    flux, ivar = survey.unpack(data)
-    z_range = card.get("z_range", [0.0, Z_MAX])
-    parts = []
-    for b in range(0, len(flux), BATCH):
-        sl = slice(b, b + BATCH)
-        x = torch.from_numpy(task.inputs(flux[sl], ivar[sl]))
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            pred = task.predict(model(x))
-        parts.append(columns.rows(pred, data["targetid"][sl], data["zwarn_input"][sl], flux[sl], ivar[sl],
-                                  z_range, mid, index))
-    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    data = {k: group[k][rows] for k in ("flux", "ivar", "targetid", "zwarn_input")}
+    flux, ivar = survey.normalised(data)  # network inputs and S/N are scale-free
+    read = time.perf_counter()
+    preds = [_predict(task, model, flux[b:b + BATCH], ivar[b:b + BATCH]) for b in range(0, len(flux), BATCH)]
+    pred = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]}
+    scored = time.perf_counter()
+    table = columns.rows(pred, data["targetid"], data["zwarn_input"], flux, ivar,
+                         card.get("z_range", [0.0, Z_MAX]), mid, index)
     catalogue.write_part(out_dir, index, table)
-    return {"chunk": index, "rows": len(flux), "skipped": False, "seconds": time.perf_counter() - start}
+    end = time.perf_counter()
+    return {"chunk": index, "rows": len(flux), "skipped": False, "seconds": end - start,
+            "read_s": read - start, "model_s": scored - read, "write_s": end - scored}
+
+
+def _predict(task, model, flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
+    """The task's predictions for one batch (B, npix) on the CPU, in bfloat16."""
+    x = torch.from_numpy(task.inputs(flux, ivar))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        return task.predict(model(x))
 
 
 def merge(request: ScoreRequest) -> dict:

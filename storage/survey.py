@@ -58,6 +58,17 @@ def pack(flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
             "flux_scale": scale}
 
 
+def normalised(batch) -> tuple[np.ndarray, np.ndarray]:
+    """(flux / flux_scale, ivar x flux_scale^2), each (B, npix) float32, as stored.
+
+    For scale-free consumers (network inputs, S/N, pixel counts) this is all they
+    need: scoring never unpacks. The float16 -> float32 cast goes through torch
+    (vectorised; numpy's cast is several times slower)."""
+    import torch
+
+    return tuple(torch.from_numpy(np.ascontiguousarray(batch[k])).float().numpy() for k in ("flux", "ivar"))
+
+
 def unpack(batch) -> tuple[np.ndarray, np.ndarray]:
     """(flux, ivar) (B, npix) float32 in physical units from stored arrays."""
     scale = np.asarray(batch["flux_scale"], dtype=np.float32)[:, None]
