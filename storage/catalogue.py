@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from . import fits_stream
 
 PARTS = "parts"
 
@@ -41,43 +44,62 @@ def missing_parts(out_dir, n_chunks: int) -> list[int]:
 def merge(out_dir, n_chunks: int, targetid: np.ndarray, units: dict[str, str], provenance: dict) -> dict:
     """Merge the parts into catalogue.parquet and catalogue.fits; returns {"rows", "paths"}.
 
+    Streams part by part (memory bounded by one part, whatever the survey size).
     Raises ValueError if a part is missing or the rows differ from ``targetid``
     (the input store's, in order).
     """
-    from astropy.table import Table
-
     missing = missing_parts(out_dir, n_chunks)
     if missing:
         raise ValueError(f"{out_dir}: catalogue parts missing for chunks {missing[:10]}; rerun score")
-    table = pa.concat_tables([pq.read_table(part_path(out_dir, c)) for c in range(n_chunks)])
-    ids = table.column("TARGETID").to_numpy()
-    if len(ids) != len(targetid) or not np.array_equal(ids, targetid):
-        raise ValueError(f"{out_dir}: the parts hold {len(ids)} rows, not the store's {len(targetid)} in order")
+    parts = [part_path(out_dir, c) for c in range(n_chunks)]
+    _check_rows(out_dir, parts, targetid)
     out = Path(out_dir)
-    meta = {b"spectroflow": json.dumps(provenance, default=str).encode(),
-            b"units": json.dumps(units).encode()}
-    pq.write_table(table.replace_schema_metadata(meta), out / ".catalogue.parquet.tmp")
+    meta = {b"spectroflow": json.dumps(provenance, default=str).encode(), b"units": json.dumps(units).encode()}
+    schema = pq.read_schema(parts[0]).with_metadata(meta)
+    with pq.ParquetWriter(out / ".catalogue.parquet.tmp", schema) as writer:
+        for part in parts:
+            writer.write_table(pq.read_table(part).replace_schema_metadata(meta))
     os.replace(out / ".catalogue.parquet.tmp", out / "catalogue.parquet")
-    fits_table = Table({name: _fits_column(table.column(name)) for name in table.column_names})
-    comments = []
-    for name, unit in units.items():
-        if name in fits_table.colnames and unit:
-            # FITS cannot carry logarithmic (dex) units: those go into COMMENT cards
-            if unit.startswith("dex"):
-                comments.append(f"{name} unit: {unit}")
-            else:
-                fits_table[name].unit = unit
-    for key, value in _header(provenance).items():
-        fits_table.meta[key] = value
-    fits_table.meta["COMMENT"] = comments
-    fits_table.write(out / ".catalogue.fits.tmp", format="fits", overwrite=True)
+    _write_fits(out, parts, len(targetid), units, provenance)
+    return {"rows": len(targetid), "paths": [str(out / "catalogue.parquet"), str(out / "catalogue.fits")]}
+
+
+def _check_rows(out_dir, parts: list[Path], targetid: np.ndarray) -> None:
+    offset = 0
+    for part in parts:
+        ids = pq.read_table(part, columns=["TARGETID"]).column(0).to_numpy()
+        if not np.array_equal(ids, targetid[offset:offset + len(ids)]):
+            raise ValueError(f"{out_dir}: {part.name} does not hold the store's rows {offset}.. in order")
+        offset += len(ids)
+    if offset != len(targetid):
+        raise ValueError(f"{out_dir}: the parts hold {offset} rows, not the store's {len(targetid)}")
+
+
+def _write_fits(out: Path, parts: list[Path], n_rows: int, units: dict[str, str], provenance: dict) -> None:
+    """catalogue.fits, streamed part by part; FITS cannot carry logarithmic (dex)
+    units, so those go into COMMENT cards."""
+    schema = pq.read_schema(parts[0])
+    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    widths = {name: 1 for name in strings}
+    for part in parts:
+        for name in strings:
+            lengths = pc.utf8_length(pq.read_table(part, columns=[name]).column(0))
+            widths[name] = max(widths[name], pc.max(lengths).as_py() or 1)
+    fits_units = {k: v for k, v in units.items() if v and not v.startswith("dex")}
+    comments = [f"{k} unit: {v}" for k, v in units.items() if v and v.startswith("dex")]
+    header, dtype = fits_stream.template(_numpy(pq.read_table(parts[0])), fits_units,
+                                         {**_header(provenance), "COMMENT": comments}, widths)
+    fits_stream.write(out / ".catalogue.fits.tmp", header, dtype, n_rows,
+                      (_numpy(pq.read_table(part)) for part in parts))
     os.replace(out / ".catalogue.fits.tmp", out / "catalogue.fits")
-    return {"rows": len(ids), "paths": [str(out / "catalogue.parquet"), str(out / "catalogue.fits")]}
 
 
-def _fits_column(column) -> np.ndarray:
-    values = column.to_numpy(zero_copy_only=False)
-    return values.astype(str) if values.dtype == object else values
+def _numpy(table: pa.Table) -> dict[str, np.ndarray]:
+    out = {}
+    for name in table.column_names:
+        values = table.column(name).to_numpy(zero_copy_only=False)
+        out[name] = values.astype(str) if values.dtype == object else values
+    return out
 
 
 def _header(provenance: dict) -> dict:
