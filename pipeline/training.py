@@ -140,9 +140,23 @@ def fit(task, model, train_batches, val_batches, config: TrainConfig, out_dir, c
             break
     else:
         card["stopped_by"] = "early stopping" if state["bad_epochs"] >= config.patience else "max epochs"
-    (out / CARD).write_text(json.dumps(card, indent=2, default=float))
     model.load_state_dict(torch.load(out / BEST, map_location=device, weights_only=True))
+    if hasattr(task, "temperature"):
+        card["pz_temperature"] = calibrate(task, model, val_batches, device, bf16)
+        log(f"p(z) temperature {card['pz_temperature']:.3f} (fitted on the validation split)")
+    (out / CARD).write_text(json.dumps(card, indent=2, default=float))
     return card
+
+
+def calibrate(task, model, val_batches, device, bf16: bool = True) -> float:
+    """Fit and set ``task.temperature`` on the validation batches (pipeline/calibration.py)."""
+    from .calibration import fit_temperature
+
+    task.temperature = 1.0
+    val = evaluate(task, model, val_batches, device, bf16, keep_pz=True)
+    log_p = np.log(np.maximum(val["pz"], 1e-30))
+    task.temperature = fit_temperature(log_p, np.log1p(val["true_z"]), task.bins.edges)
+    return task.temperature
 
 
 def _train_epoch(task, model, optimizer, batches, epoch, device, bf16, start, budget):

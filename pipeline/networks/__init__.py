@@ -29,7 +29,10 @@ def task_from_card(card: dict, wavelength: np.ndarray):
     task = card.get("task")
     if task not in NETWORKS:
         raise ValueError(f"model card names network {task!r}; this version knows {sorted(NETWORKS)}")
-    return make_task(task, wavelength, card.get("label_stats"))
+    made = make_task(task, wavelength, card.get("label_stats"))
+    if "pz_temperature" in card:
+        made.temperature = float(card["pz_temperature"])
+    return made
 
 
 def build(name: str, **config):

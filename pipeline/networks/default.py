@@ -140,8 +140,10 @@ class DefaultTask:
 
     name = "default"
 
-    def __init__(self, label_stats: dict[str, tuple[float, float]], properties=PROPERTIES, pz_weight: float = 1.0):
+    def __init__(self, label_stats: dict[str, tuple[float, float]], properties=PROPERTIES, pz_weight: float = 1.0,
+                 temperature: float = 1.0):
         self.bins = ZBins()
+        self.temperature = float(temperature)  # p(z) calibration (pipeline/calibration.py)
         self.properties = [p for p in properties if p in label_stats]
         self.label_stats = {p: tuple(map(float, label_stats[p])) for p in self.properties}
         self.pz_weight = pz_weight
@@ -171,10 +173,15 @@ class DefaultTask:
         from ..pz import summarise
 
         logits, ism = outputs
-        prob = torch.softmax(logits.detach().float(), dim=1).cpu().numpy().astype(np.float64)
+        logits = logits.detach().float()
+        prob = torch.softmax(logits / self.temperature, dim=1).cpu().numpy().astype(np.float64)
         s = summarise(prob, self.bins)
-        out = {"z": s.z, "zerr": s.zerr, "z_lo": s.z_lo, "z_hi": s.z_hi, "p1": s.p1, "z2": s.z2, "p2": s.p2,
-               "pz": prob.astype(np.float32)}
+        # Z from the uncalibrated p(z): its peak mean refines within bins, which a
+        # sharpened p(z) would quantise; the widths and probabilities are calibrated
+        z = s.z if self.temperature == 1.0 else summarise(
+            torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64), self.bins).z
+        out = {"z": z, "zerr": s.zerr * (1 + z) / (1 + s.z), "z_lo": s.z_lo, "z_hi": s.z_hi, "p1": s.p1,
+               "z2": s.z2, "p2": s.p2, "pz": prob.astype(np.float32)}
         ism = ism.detach().float().cpu().numpy()
         for i, (p, (m, sd)) in enumerate(self.label_stats.items()):
             out[p] = m + sd * ism[:, i, 0]
@@ -183,4 +190,4 @@ class DefaultTask:
 
     def card(self) -> dict:
         return {"task": self.name, "label_stats": self.label_stats, "properties": self.properties,
-                "z_bins": {"step": self.bins.step, "u_max": self.bins.u_max}}
+                "z_bins": {"step": self.bins.step, "u_max": self.bins.u_max}, "pz_temperature": self.temperature}
