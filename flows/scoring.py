@@ -116,5 +116,6 @@ def merge(request: ScoreRequest) -> dict:
     provenance = {"model_id": model_id(request.model), "model_task": card.get("task"),
                   "model_card": card, "training_store": card.get("training_store", {}).get("fingerprint"),
                   "input_store": str(Path(request.store).resolve()), "input_fingerprint": store.fingerprint(request.store),
+                  "quarantined_files": store.read_attrs(request.store).get("quarantine", []),
                   "code_version": code_version(), **dependency_versions()}
     return catalogue.merge(request.out, store.n_chunks(n, size), group["targetid"][:], columns.units(), provenance)

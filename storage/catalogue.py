@@ -106,4 +106,7 @@ def _header(provenance: dict) -> dict:
     """FITS header cards (8-character keys, short values) from the provenance dict."""
     keys = {"model_id": "MODELID", "model_task": "MODELNET", "training_store": "TRAINFP", "input_store": "INSTORE",
             "code_version": "CODEVER", "numpy": "NUMPYVER", "torch": "TORCHVER", "astropy": "ASTROVER"}
-    return {card: str(provenance[key])[:68] for key, card in keys.items() if key in provenance}
+    cards = {card: str(provenance[key])[:68] for key, card in keys.items() if key in provenance}
+    if "quarantined_files" in provenance:
+        cards["NQUARANT"] = len(provenance["quarantined_files"])  # listed in the Parquet metadata
+    return cards

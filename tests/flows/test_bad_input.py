@@ -48,6 +48,7 @@ def catalogue(tiny_model, tmp_path_factory):
     for index in range(n_chunks):
         score_chunk(request.out, tiny_model, str(out), index)
     merge(ScoreRequest(request.out, tiny_model, str(out)))
+    assert fits.getheader(out / "catalogue.fits", 1)["NQUARANT"] == len(FILES)
     return pq.read_table(out / "catalogue.parquet").to_pandas(), quarantine(request.out)
 
 
