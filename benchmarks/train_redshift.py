@@ -33,6 +33,7 @@ from storage.loader import StoreBatches
 THESIS = {"all": (0.0086, 0.0538), "z < 2.4": (0.028, 0.135)}
 Z_EDGES = [0.0, 2.4, 7.0]
 SNR_LEVELS = (5, 10, 20, 50)
+SNR_EDGES = [0.0, 5.0, 10.0, 20.0, 1e9]
 
 
 def score_test(task, model, store: str, limit: int | None) -> dict:
@@ -48,6 +49,11 @@ def print_redshift(result: dict) -> None:
         row["thesis_nmad"], row["thesis_eta"] = nmad, eta
     print(metrics.format_table(rows, ["bin", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f"),
                                       ("thesis_nmad", ".4f"), ("thesis_eta", ".2%")]))
+    snr = result.get("true_snr")
+    if snr is not None and np.ptp(snr) > 0:  # physical-noise stores: S/N spread per spectrum
+        rows = metrics.binned_redshift_metrics(result["z"], result["true_z"], snr, SNR_EDGES,
+                                               labels=[f"S/N {a:g}-{b:g}" for a, b in zip(SNR_EDGES, SNR_EDGES[1:])])
+        print(metrics.format_table(rows, ["bin", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f")]))
     if "pz" in result:
         u = np.log1p(result["true_z"])
         pit = metrics.pit(result["pz"], np.arange(result["pz"].shape[1] + 1) * 0.002, u)
@@ -105,7 +111,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--limit", type=int, default=None, help="training spectra per epoch")
     parser.add_argument("--test-limit", type=int, default=None)
-    parser.add_argument("--snr-n", type=int, default=4096, help="spectra per S/N level")
+    parser.add_argument("--snr-n", type=int, default=4096, help="spectra per S/N level (0: skip)")
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     out = args.out or f"models/{args.model}"
@@ -122,7 +128,7 @@ def main() -> None:
     print(f"test split of {args.store}: {len(result['z']):,} spectra")
     print_redshift(result)
     print_ism(result, task)
-    if args.model == "default":
+    if args.model == "default" and args.snr_n > 0:
         print("physical sky noise at fixed S/N (thesis prior, DEIMOS-like, no IGM):")
         score_snr(task, model, args.snr_n)
     inference_speed(task, model, args.store)
