@@ -16,7 +16,7 @@ from storage import store
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-N, CHUNK, SEED = 4096, 256, 11  # 16 chunks
+N, CHUNK, SEED = 4096, 128, 11  # 32 chunks: a run lasts long enough to interrupt
 
 
 def store_bytes(path):
