@@ -28,6 +28,8 @@ import numcodecs
 import numpy as np
 import psutil
 
+from pipeline import weights
+
 from pipeline.grid import model_grid
 from pipeline.instruments import INSTRUMENTS
 from pipeline.simulate import chunk_params, simulate
@@ -135,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--store", default="data/survey-1m.zarr")
-    parser.add_argument("--model", default="survey", help="model directory or shipped model name")
+    parser.add_argument("--model", default=weights.DEFAULT, help="model directory or shipped model name")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--also", type=int, default=None, help="also score a store of this many spectra")

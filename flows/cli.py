@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from pipeline import weights
+
 
 def _check_writable(path: str) -> None:
     """Fail before any work if ``path`` cannot be written."""
@@ -131,11 +133,9 @@ def _ingest(args) -> int:
 
 
 def _score(args) -> int:
-    from pipeline.weights import resolve
-
     from .scoring import ScoreRequest
 
-    request = ScoreRequest(args.store, resolve(args.model), args.out)
+    request = ScoreRequest(args.store, weights.resolve(args.model), args.out)
     request.check()
 
     def run():
@@ -221,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sco = sub.add_parser("score", help="score a survey store into a catalogue (Prefect flow on Dask)")
     sco.add_argument("--store", required=True, help="survey store (from `spectroflow ingest`)")
-    sco.add_argument("--model", default="survey",
-                     help="model directory (from `spectroflow train`) or a shipped model (default: survey)")
+    sco.add_argument("--model", default=weights.DEFAULT,
+                     help=f"model directory (from `spectroflow train`) or a shipped model (default: {weights.DEFAULT})")
     sco.add_argument("--out", required=True, help="catalogue directory")
     sco.add_argument("--workers", type=int, default=2)
     sco.add_argument("--cluster", default=None, help="as for generate")

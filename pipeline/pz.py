@@ -76,6 +76,12 @@ def summarise(prob: np.ndarray, bins: ZBins = ZBins()) -> PzSummary:
     return PzSummary(z, zerr, np.expm1(lo_u), np.expm1(hi_u), p1, np.expm1(mean_u2), p2)
 
 
+def peak_z(weights: np.ndarray, bins: ZBins = ZBins()) -> np.ndarray:
+    """Z (B,) of the main peak from p(u) up to a per-row factor (e.g. exp(logits - max)):
+    the window mean needs no normalisation, so no softmax over all bins."""
+    return np.expm1(_peak(weights, bins.centres, np.argmax(weights, axis=1))[2])
+
+
 def _window(mode: np.ndarray, n: int) -> np.ndarray:
     """Indices (B, 2w+1) of the bins around each mode, clipped to the grid."""
     return np.clip(mode[:, None] + np.arange(-PEAK_HALF_WIDTH, PEAK_HALF_WIDTH + 1), 0, n - 1)

@@ -82,9 +82,9 @@ def _write_fits(out: Path, parts: list[Path], n_rows: int, units: dict[str, str]
     strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     widths = {name: 1 for name in strings}
     for part in parts:
+        table = pq.read_table(part, columns=strings)
         for name in strings:
-            lengths = pc.utf8_length(pq.read_table(part, columns=[name]).column(0))
-            widths[name] = max(widths[name], pc.max(lengths).as_py() or 1)
+            widths[name] = max(widths[name], pc.max(pc.utf8_length(table.column(name))).as_py() or 1)
     fits_units = {k: v for k, v in units.items() if v and not v.startswith("dex")}
     comments = [f"{k} unit: {v}" for k, v in units.items() if v and v.startswith("dex")]
     header, dtype = fits_stream.template(_numpy(pq.read_table(parts[0])), fits_units,

@@ -170,7 +170,7 @@ class DefaultTask:
 
     def predict(self, outputs) -> dict[str, np.ndarray]:
         """Per-spectrum predictions in physical units: z summaries, p(u), ISM mean/sigma."""
-        from ..pz import summarise
+        from ..pz import peak_z, summarise
 
         logits, ism = outputs
         logits = logits.detach().float()
@@ -178,8 +178,8 @@ class DefaultTask:
         s = summarise(prob, self.bins)
         # Z from the uncalibrated p(z): its peak mean refines within bins, which a
         # sharpened p(z) would quantise; the widths and probabilities are calibrated
-        z = s.z if self.temperature == 1.0 else summarise(
-            torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64), self.bins).z
+        z = s.z if self.temperature == 1.0 else peak_z(
+            torch.exp(logits - logits.max(dim=1, keepdim=True).values).cpu().numpy().astype(np.float64), self.bins)
         out = {"z": z, "zerr": s.zerr * (1 + z) / (1 + s.z), "z_lo": s.z_lo, "z_hi": s.z_hi, "p1": s.p1,
                "z2": s.z2, "p2": s.p2, "pz": prob.astype(np.float32)}
         ism = ism.detach().float().cpu().numpy()
