@@ -20,7 +20,7 @@ import torch
 import zarr
 
 from flows.training_run import TrainRequest, run_training
-from pipeline import metrics
+from pipeline import inference, metrics
 from pipeline.instruments import DEIMOS
 from pipeline.networks import build_from_card, task_from_card
 from pipeline.networks.macs import count_macs
@@ -79,9 +79,7 @@ def score_snr(task, model, n: int) -> None:
         params = draw("thesis", n, np.random.default_rng([77, i]), DEIMOS)
         params["snr"] = np.full(n, float(snr))
         spectra = simulate(params, config, seed=[77, i, 1])
-        x = torch.from_numpy(task.inputs(spectra.flux, spectra.ivar))
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            pred = task.predict(model(x))
+        pred = inference.predict(task, model, spectra.flux, spectra.ivar)
         rows.append({"snr": snr, **metrics.redshift_metrics(pred["z"], spectra.labels["z"])})
     print(metrics.format_table(rows, ["snr", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f")]))
 
@@ -91,12 +89,11 @@ def inference_speed(task, model, store: str) -> None:
     start = time.perf_counter()
     x = torch.from_numpy(task.inputs(batch.flux, batch.ivar))
     prepared = time.perf_counter() - start
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        model(x)
-        start = time.perf_counter()
-        for _ in range(5):
-            model(x)
-        seconds = (time.perf_counter() - start) / 5
+    inference.forward(model, x)
+    start = time.perf_counter()
+    for _ in range(5):
+        inference.forward(model, x)
+    seconds = (time.perf_counter() - start) / 5
     macs = count_macs(model.float(), tuple(x.shape[1:]))
     print(f"inference, batch 1024, {torch.get_num_threads()} threads, bf16: network {1024 / seconds:,.0f} spectra/s; "
           f"with input preparation {1024 / (seconds + prepared):,.0f}/s; {macs / 1e6:.2f} M MACs per spectrum")

@@ -23,6 +23,8 @@ import importlib
 import os
 from pathlib import Path
 
+from pipeline import malloc
+
 
 def task_runner_options(spec: str | None, workers: int) -> dict:
     """Keyword arguments of ``DaskTaskRunner`` for a cluster spec (see module doc)."""
@@ -65,4 +67,16 @@ def task_runner(spec: str | None = None, workers: int = 2):
     """A ``DaskTaskRunner`` for ``spec`` (see module doc)."""
     from prefect_dask import DaskTaskRunner
 
-    return DaskTaskRunner(**task_runner_options(spec, workers))
+    options = task_runner_options(spec, workers)
+    if options.get("cluster_class") == "distributed.LocalCluster":
+        spawn_workers_with(malloc.ENVIRONMENT)
+    return DaskTaskRunner(**options)
+
+
+def spawn_workers_with(environment: dict[str, str]) -> None:
+    """Worker processes that this process's nannies spawn from now on get ``environment``
+    (set before the spawn: glibc reads its tunables at process start, pipeline/malloc.py)."""
+    import dask
+
+    key = "distributed.nanny.pre-spawn-environ"
+    dask.config.set({key: {**dask.config.get(key, {}), **environment}})

@@ -13,19 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 import zarr
 
 from pipeline import catalogue as columns
+from pipeline import inference
 from pipeline.grid import Z_MAX
 from pipeline.malloc import keep_freed_memory
 from pipeline.networks import build_from_card, task_from_card
 from pipeline.training import load_model, read_card
-from storage import catalogue, store, survey
+from storage import catalogue, chunk_io, store, survey
 from storage.provenance import code_version, dependency_versions
 
 #: Spectra per forward pass (the network is fastest from ~1,024 rows).
 BATCH = 1024
+#: Chunks after this one that the kernel reads ahead (storage/chunk_io.py): one per
+#: worker on a two-worker machine keeps the disk busy while both compute.
+READ_AHEAD = 2
 _MODELS: dict = {}
 
 
@@ -72,7 +75,7 @@ def _loaded(model_dir: str, wavelength: np.ndarray):
 def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> dict:
     """Score chunk ``index`` into its catalogue part (skipped if the part exists).
 
-    Returns {"chunk", "rows", "skipped", "seconds", and per stage "read_s" (Zarr read
+    Returns {"chunk", "rows", "skipped", "seconds", and per stage "read_s" (store read
     and decompression), "model_s" (inputs, network, p(z) summary), "write_s" (float32
     cast, catalogue columns, Parquet)}.
     """
@@ -81,16 +84,18 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     start = time.perf_counter()
     group = zarr.open_group(store_path, mode="r")
     n, size = store.layout(store_path)
-    rows = store.chunk_rows(n, size, index)
+    upcoming = range(index + 1, min(index + 1 + READ_AHEAD, store.n_chunks(n, size)))
+    chunk_io.read_ahead(group, ("flux", "ivar"), upcoming)
     task, model, card, mid = _loaded(model_dir, group["wavelength"][:])
-    data = {k: group[k][rows] for k in ("flux", "ivar", "targetid", "zwarn_input")}
+    data = chunk_io.read_rows(group, ("flux", "ivar", "targetid", "zwarn_input"), index)
     read = time.perf_counter()
     model_s, parts = 0.0, []
+    # float32 one batch at a time: a worker holds the chunk as float16 plus one batch
+    buffers = tuple(np.empty((BATCH, data["flux"].shape[1]), np.float32) for _ in range(2))
     for b in range(0, len(data["flux"]), BATCH):
-        # float32 one batch at a time: a worker holds the chunk as float16 plus one batch
-        flux, ivar = survey.normalised({k: data[k][b:b + BATCH] for k in ("flux", "ivar")})
+        flux, ivar = survey.normalised({k: data[k][b:b + BATCH] for k in ("flux", "ivar")}, out=buffers)
         tick = time.perf_counter()
-        pred = _predict(task, model, flux, ivar)
+        pred = inference.predict(task, model, flux, ivar)
         model_s += time.perf_counter() - tick
         parts.append(columns.rows(pred, data["targetid"][b:b + BATCH], data["zwarn_input"][b:b + BATCH], flux,
                                   ivar, card.get("z_range", [0.0, Z_MAX]), mid, index))
@@ -99,13 +104,6 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     end = time.perf_counter()
     return {"chunk": index, "rows": len(data["flux"]), "skipped": False, "seconds": end - start,
             "read_s": read - start, "model_s": model_s, "write_s": end - read - model_s}
-
-
-def _predict(task, model, flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
-    """The task's predictions for one batch (B, npix) on the CPU, in bfloat16."""
-    x = torch.from_numpy(task.inputs(flux, ivar))
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        return task.predict(model(x))
 
 
 def merge(request: ScoreRequest) -> dict:

@@ -8,8 +8,6 @@ model and input chunk. One row per input spectrum, in input order.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import zwarning
@@ -43,18 +41,28 @@ COLUMNS = {
 
 
 def data_quality(flux: np.ndarray, ivar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(NPIX_GOOD (B,), SN_MEDIAN (B,)) of spectra on the model grid."""
+    """(NPIX_GOOD (B,) int32, SN_MEDIAN (B,) float32) of spectra (B, npix) on the model grid.
+
+    SN_MEDIAN is the median of flux x sqrt(ivar) over 512 pixels evenly spaced through
+    each spectrum's coverage, skipping uncovered and non-finite ones (0 if none)."""
     good = ivar > 0
-    n_good = good.sum(axis=1)
+    n_good = np.count_nonzero(good, axis=1)
     lo = np.where(n_good > 0, good.argmax(axis=1), 0)
     hi = np.where(n_good > 0, good.shape[1] - 1 - good[:, ::-1].argmax(axis=1), 0)
-    idx = sample_covered(lo, hi)
-    snr = np.take_along_axis(flux, idx, axis=1) * np.sqrt(np.take_along_axis(ivar, idx, axis=1))
-    snr = np.where(np.take_along_axis(good, idx, axis=1), snr, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no data: all-NaN -> 0 below
-        median = np.nanmedian(snr, axis=1)
-    return n_good.astype(np.int32), np.nan_to_num(median).astype(np.float32)
+    flat = sample_covered(lo, hi) + good.shape[1] * np.arange(len(good))[:, None]
+    with np.errstate(invalid="ignore"):
+        snr = np.take(flux, flat) * np.sqrt(np.take(ivar, flat))
+    return n_good.astype(np.int32), row_median(snr, np.take(good, flat) & np.isfinite(snr)).astype(np.float32)
+
+
+def row_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Median of each row's valid entries (B, n) -> (B,), 0 for rows with none; one
+    sort of the whole array instead of numpy's per-row nanmedian."""
+    k = np.count_nonzero(valid, axis=1)
+    ordered = np.sort(np.where(valid, values, np.inf), axis=1)
+    rows = np.arange(len(values))
+    median = 0.5 * (ordered[rows, np.maximum(k - 1, 0) // 2] + ordered[rows, k // 2])
+    return np.where(k > 0, median, 0.0)
 
 
 def rows(pred: dict, targetid, zwarn_input, flux, ivar, z_range, model_id: str, chunk: int) -> dict[str, np.ndarray]:

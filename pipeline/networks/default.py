@@ -43,6 +43,13 @@ def _pool(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _zeroed(a: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """float32 copy of ``a`` with 0 where ``bad`` (copy + masked fill: ~2x faster than np.where)."""
+    out = np.array(a, dtype=np.float32)
+    np.copyto(out, np.float32(0), where=bad)
+    return out
+
+
 def prepare_inputs(flux: np.ndarray, ivar: np.ndarray) -> np.ndarray:
     """(B, 2, npix / POOL) float32 network input from flux, ivar (B, npix).
 
@@ -52,14 +59,17 @@ def prepare_inputs(flux: np.ndarray, ivar: np.ndarray) -> np.ndarray:
     pixel at the rms level; both are 0 where nothing is covered. NaN/inf flux or
     ivar counts as uncovered.
     """
-    good = (ivar > 0) & np.isfinite(flux) & np.isfinite(ivar)
-    f = np.where(good, flux, np.float32(0)).astype(np.float32, copy=False)
+    good = ivar > 0
+    good &= np.isfinite(flux)
+    good &= np.isfinite(ivar)
+    bad = ~good
+    f = _zeroed(flux, bad)
     n = np.maximum(np.count_nonzero(good, axis=1), 1)
     rms = np.sqrt(np.einsum("ij,ij->i", f, f) / n).astype(np.float32)
     rms[~(rms > 0)] = 1.0
     x = np.empty((f.shape[0], 2, f.shape[1] // POOL), dtype=np.float32)
     x[:, 0] = _pool(f)
-    x[:, 1] = _pool(np.where(good, ivar, np.float32(0)).astype(np.float32, copy=False))
+    x[:, 1] = _pool(_zeroed(ivar, bad))
     x[:, 0] /= rms[:, None]
     np.sqrt(x[:, 1], out=x[:, 1])
     x[:, 1] *= rms[:, None]

@@ -42,3 +42,20 @@ def test_unknown_spec_and_bad_worker_count():
         task_runner_options("no-such-file.yaml", 2)
     with pytest.raises(ValueError, match="--workers must be at least 1"):
         task_runner_options("local", 0)
+
+
+def test_local_workers_start_with_the_malloc_environment():
+    """glibc reads MALLOC_ARENA_MAX at process start: the nanny must set it before spawning."""
+    import os
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from pipeline.malloc import ENVIRONMENT
+
+    with dask.config.set({}):  # undo the global change afterwards
+        task_runner("local")
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            seen = next(iter(client.run(lambda: {k: os.environ.get(k) for k in ENVIRONMENT}).values()))
+    assert seen == ENVIRONMENT

@@ -34,3 +34,13 @@ def test_normalised_is_the_unpacked_data_divided_by_the_scale():
     np.testing.assert_allclose(n_ivar / scale**2, u_ivar, rtol=1e-6)
     rms = np.sqrt((n_flux[:, 50:] ** 2).mean(axis=1))
     np.testing.assert_allclose(rms, 1.0, rtol=1e-3)  # stored flux is in units of its rms
+
+
+def test_normalised_into_buffers_matches_and_reuses_them():
+    flux, ivar = spectra()
+    packed = survey.pack(flux, ivar)
+    buffers = tuple(np.full((6, 300), np.nan, np.float32) for _ in range(2))
+    got = survey.normalised(packed, out=buffers)
+    for g, want, buffer in zip(got, survey.normalised(packed), buffers):
+        np.testing.assert_array_equal(g, want)
+        assert g.shape == (4, 300) and np.shares_memory(g, buffer)
