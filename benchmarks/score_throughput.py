@@ -4,8 +4,8 @@
         [--workers 2] [--chunk 4096] [--also 100000]
 
 1. Builds (or reuses) a survey store of ``--n`` simulated spectra (``default`` preset,
-   chunks cycling through DEIMOS, SDSS and DESI coverage), written straight from the
-   simulator in the survey-store layout (what ``spectroflow ingest`` writes).
+   chunks cycling through DEIMOS, SDSS and DESI coverage): what
+   ``spectroflow generate --kind survey`` writes, in the layout of ``spectroflow ingest``.
 2. Runs the ``score`` flow on a local Dask cluster and prints spectra/s end to end
    (flow start to merged catalogue), the share of worker time spent reading the store,
    in the model and writing catalogue parts, the merge time, and the peak memory
@@ -25,39 +25,28 @@ import time
 from pathlib import Path
 
 import numcodecs
-import numpy as np
 import psutil
 
+from flows.generation import GenerateRequest, fill_chunk, prepare
 from pipeline import weights
+from storage import store
 
-from pipeline.grid import model_grid
-from pipeline.instruments import INSTRUMENTS
-from pipeline.simulate import chunk_params, simulate
-from storage import store, survey
-
-INSTRUMENT_CYCLE = ("deimos", "sdss", "desi")
+INSTRUMENTS = "deimos,sdss,desi"
 SEED = 4242
 
 
 def make_store(path: str, n: int, chunk: int, workers: int) -> None:
-    """A complete survey store of ``n`` simulated spectra at ``path`` (reused if complete)."""
-    if Path(path).exists() and store.exists(path):
-        if store.layout(path) == (n, chunk) and not store.incomplete_chunks(path):
-            return
-        if store.layout(path) != (n, chunk):
-            raise SystemExit(f"{path} holds another layout; remove it or choose another --store")
-    else:
+    """A complete simulated survey store of ``n`` spectra at ``path`` (reused if complete),
+    built by the generation glue in plain processes (no flow: this is set-up)."""
+    if store.exists(path) and store.layout(path) == (n, chunk) and not store.incomplete_chunks(path):
+        return
+    request = GenerateRequest(path, n, chunk, SEED, "default", INSTRUMENTS, kind="survey")
+    if not store.exists(path):
         need = n * 30_000  # bytes on disk per spectrum, measured ~28 KB
         free = shutil.disk_usage(Path(path).absolute().parent).free
         if free < need * 1.1:
             raise SystemExit(f"need ~{need / 1e9:.0f} GB free for {path}, have {free / 1e9:.0f} GB")
-        grid = model_grid()
-        attrs = {"store": {"kind": survey.KIND, "schema_version": survey.SCHEMA_VERSION},
-                 "ingest": {"simulated": True, "seed": SEED, "n": n, "chunk": chunk}, "wavelength_frame": "vacuum",
-                 "flux_unit": survey.FLUX_UNIT}
-        store.create(path, survey.variables(), {store.SPECTRUM: n, store.PIXEL: grid.n, survey.FILE: 1}, chunk,
-                     attrs, fixed={"wavelength": grid.wavelength, "file_path": np.array(["simulated"])})
-    todo = store.incomplete_chunks(path)
+    todo = prepare(request)
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         for done, _ in enumerate(pool.imap_unordered(_fill, [(path, i) for i in todo]), 1):
@@ -66,17 +55,8 @@ def make_store(path: str, n: int, chunk: int, workers: int) -> None:
 
 
 def _fill(job) -> None:
-    path, index = job
     numcodecs.blosc.set_nthreads(1)
-    n, size = store.layout(path)
-    rows = store.chunk_rows(n, size, index)
-    instrument = INSTRUMENTS[INSTRUMENT_CYCLE[index % len(INSTRUMENT_CYCLE)]]
-    params, config = chunk_params(index, rows.stop - rows.start, SEED, "default", instrument)
-    spectra = simulate(params, config, [SEED, index, 1])
-    ids = np.arange(rows.start, rows.stop)
-    arrays = {**survey.pack(spectra.flux, spectra.ivar), "targetid": ids, "source_file": np.zeros(len(ids)),
-              "source_row": ids, "zwarn_input": np.zeros(len(ids))}
-    store.mark_complete(path, index, store.write_chunk(path, index, arrays))
+    fill_chunk(*job)
 
 
 class MemorySampler:

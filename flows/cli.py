@@ -57,7 +57,7 @@ def _generate(args) -> int:
     from .generation import DEFAULT_CHUNK, GenerateRequest, check
 
     chunk = args.chunk or DEFAULT_CHUNK
-    request = GenerateRequest(args.out, args.n, chunk, args.seed, args.preset, args.instrument)
+    request = GenerateRequest(args.out, args.n, chunk, args.seed, args.preset, args.instrument, args.kind)
     action = check(request, args.overwrite)  # fails here, before any server or worker starts
     if action == "complete":
         print(f"{args.out} is already complete ({request.n} spectra); nothing to do "
@@ -65,9 +65,11 @@ def _generate(args) -> int:
         return 0
 
     def run():  # imports Prefect only once the server's settings are in the environment
+        from .cluster import cluster_for
         from .generate import run_generate
 
-        return run_generate(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
+        with cluster_for(args.cluster, args.workers) as cluster:
+            return run_generate(request, overwrite=args.overwrite, cluster=cluster, workers=args.workers)
 
     summary = _with_prefect(
         f"{'resuming' if action == 'resume' else 'creating'} {args.out}, {request.n} spectra in "
@@ -117,9 +119,11 @@ def _ingest(args) -> int:
         return 0
 
     def run():
+        from .cluster import cluster_for
         from .ingest import run_ingest
 
-        return run_ingest(request, overwrite=args.overwrite, cluster=args.cluster, workers=args.workers)
+        with cluster_for(args.cluster, args.workers) as cluster:
+            return run_ingest(request, overwrite=args.overwrite, cluster=cluster, workers=args.workers)
 
     s = _with_prefect(f"ingesting {len(args.files)} files into {args.out}", run,
                       f"rerun the same command to finish {args.out}")
@@ -139,9 +143,12 @@ def _score(args) -> int:
     request.check()
 
     def run():
-        from .score import run_score
+        from .cluster import cluster_for, is_local
+        from .score import local_threads, run_score
 
-        return run_score(request, cluster=args.cluster, workers=args.workers)
+        threads = local_threads(args.workers) if is_local(args.cluster) else 1
+        with cluster_for(args.cluster, args.workers) as cluster:
+            return run_score(request, cluster=cluster, workers=args.workers, threads=threads)
 
     s = _with_prefect(f"scoring {args.store} with {args.model} into {args.out}", run,
                       f"rerun the same command to finish {args.out} (written parts are kept)")
@@ -151,6 +158,76 @@ def _score(args) -> int:
     print(f"catalogue of {s['rows']:,} rows ({s['scored_now']:,} scored now in {s['seconds']:.1f} s, "
           f"{s['spectra_per_s']:,.0f} spectra/s): {', '.join(s['catalogue'])}\nZWARN: {warnings}")
     return 0
+
+
+def _evaluate(args) -> int:
+    from .evaluation import EvaluateRequest
+
+    request = EvaluateRequest(args.catalogue, args.store, args.model, args.out).resolved()
+
+    def run():
+        from .evaluate import run_evaluate
+
+        return run_evaluate(request)
+
+    s = _with_prefect(f"evaluating {args.catalogue} against the truth in {request.store}", run,
+                      "rerun the same command")
+    if s is None:
+        return 130
+    print(f"NMAD {s['nmad']:.5f}, η {s['eta']:.2%} over {s['n']:,} spectra; S/N ≥ 5: NMAD {s['nmad_snr5']:.5f}, "
+          f"η {s['eta_snr5']:.2%} ({s['n_snr5']:,} spectra)\nreport: {s['report']['html']} and "
+          f"{s['report']['markdown']}")
+    return 0
+
+
+def _survey(args) -> int:
+    from .survey_run import SurveyRequest
+
+    request = SurveyRequest(args.dir, args.train_n, args.survey_n, args.train_minutes, args.chunk or 8192,
+                            args.seed, args.fresh)
+    request.check()  # before any server or worker starts
+
+    def run():
+        from .cluster import cluster_for, is_local
+        from .score import local_threads
+        from .survey import survey
+
+        threads = local_threads(args.workers) if is_local(args.cluster) else 1
+        with cluster_for(args.cluster, args.workers) as cluster:
+            return survey(**{k: v for k, v in vars(request).items()}, cluster=cluster, workers=args.workers,
+                          threads=threads, root_name=os.path.basename(os.path.abspath(args.dir)))
+
+    start = time.perf_counter()
+    s = _with_prefect(f"survey run in {args.dir}: {request.train_n:,} training spectra, {request.train_minutes:g} min "
+                      f"of training, {request.survey_n:,} survey spectra", run,
+                      "rerun the same command to go on (complete stages are reused)")
+    if s is None:
+        return 130
+    print(survey_summary(s, time.perf_counter() - start))
+    return 0
+
+
+def survey_summary(s: dict, seconds: float) -> str:
+    """The printed summary of a survey run: figures, ZWARN counts, stage rates, products."""
+    from pipeline.metrics import format_table
+
+    from .survey_run import stage_rates
+
+    ev, card = s["evaluate"], s["train"]
+    warnings = ", ".join(f"{k} {v:,}" for k, v in s["score"]["zwarn"].items())
+    paths = "\n".join(f"  {name:<15} {path}" for name, path in s["layout"].items() if name != "root")
+    return "\n".join([
+        f"survey run finished in {seconds / 60:.1f} min",
+        f"redshifts of {ev['n']:,} survey spectra: NMAD {ev['nmad']:.5f}, η {ev['eta']:.2%}, bias {ev['bias']:.5f}",
+        f"  S/N ≥ 5 ({ev['n_snr5']:,} spectra): NMAD {ev['nmad_snr5']:.5f}, η {ev['eta_snr5']:.2%}; "
+        f"68 % intervals hold the truth for {ev['coverage_68']:.1%}",
+        f"model: {card.get('epochs')} epochs in {card.get('train_seconds', 0) / 60:.1f} min"
+        f"{' (reused)' if card.get('reused') else ''}, stopped by {card.get('stopped_by')}",
+        f"ZWARN: {warnings}",
+        format_table(stage_rates(s), ["stage", ("seconds", ".1f"), "spectra", "spectra_per_s"]),
+        "products:", paths,
+        f"  {'report (HTML)':<15} {ev['report']['html']}",
+    ])
 
 
 def _verify(args) -> int:
@@ -188,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--instrument", default="deimos",
                      help="deimos (default), sdss, desi, or a comma list (e.g. deimos,sdss,desi): chunks cycle "
                           "through the instruments")
+    gen.add_argument("--kind", choices=["training", "survey"], default="training",
+                     help="training (default: noiseless spectra + noise model) or survey (a simulated survey "
+                          "store: noisy spectra as `ingest` writes them, plus the truth, to score and evaluate)")
     gen.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 8192)")
     gen.add_argument("--workers", type=int, default=2, help="Dask worker processes (default 2)")
     gen.add_argument("--seed", type=int, default=0)
@@ -227,6 +307,28 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--workers", type=int, default=2)
     sco.add_argument("--cluster", default=None, help="as for generate")
     sco.set_defaults(func=_score)
+
+    evl = sub.add_parser("evaluate", help="score a catalogue against the truth of its simulated survey store")
+    evl.add_argument("catalogue", help="catalogue directory (from `spectroflow score`)")
+    evl.add_argument("--store", default=None, help="survey store with truth (default: the one it was scored from)")
+    evl.add_argument("--model", default=None, help="model for the p(z) calibration (default: the one that scored it)")
+    evl.add_argument("--out", default=None, help="report directory (default CATALOGUE/report)")
+    evl.set_defaults(func=_evaluate)
+
+    for name, help_text, root in (
+            ("survey", "the end-to-end flow: generate, train, generate a survey, score, evaluate", "data/survey"),
+            ("demo", "the one-command demo: `survey` on the embedded defaults into data/demo", "data/demo")):
+        srv = sub.add_parser(name, help=help_text)
+        srv.add_argument("--dir", default=root, help=f"directory of every product (default {root})")
+        srv.add_argument("--train-n", type=int, default=65_536, help="training spectra (default 65,536)")
+        srv.add_argument("--survey-n", type=int, default=32_768, help="survey spectra to score (default 32,768)")
+        srv.add_argument("--train-minutes", type=float, default=10.0, help="training time budget (default 10)")
+        srv.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 8192)")
+        srv.add_argument("--seed", type=int, default=1, help="training seed; the survey uses seed + 1000")
+        srv.add_argument("--workers", type=int, default=2)
+        srv.add_argument("--cluster", default=None, help="as for generate")
+        srv.add_argument("--fresh", action="store_true", help="redo every stage (default: reuse what is complete)")
+        srv.set_defaults(func=_survey)
 
     ver = sub.add_parser("verify", help="check a store: completeness, checksums, non-finite values")
     ver.add_argument("store")

@@ -19,11 +19,15 @@ around the flow run (an existing scheduler is left running).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from pathlib import Path
 
 from pipeline import malloc
+
+#: Where a local cluster serves its dashboard (distributed picks a free port if taken).
+DASHBOARD_ADDRESS = "127.0.0.1:8787"
 
 
 def task_runner_options(spec: str | None, workers: int) -> dict:
@@ -80,3 +84,35 @@ def spawn_workers_with(environment: dict[str, str]) -> None:
 
     key = "distributed.nanny.pre-spawn-environ"
     dask.config.set({key: {**dask.config.get(key, {}), **environment}})
+
+
+def is_local(spec: str | None) -> bool:
+    """True for the embedded default: a LocalCluster on this machine."""
+    return (spec or os.environ.get("SPECTROFLOW_CLUSTER") or "local") == "local"
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int = 2, log=print):
+    """A LocalCluster of ``workers`` one-thread processes for the duration of the block;
+    prints its dashboard address and yields its scheduler address (pass it as the
+    flows' ``cluster``, so several flows share one cluster and one dashboard)."""
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    from distributed import LocalCluster
+
+    spawn_workers_with(malloc.ENVIRONMENT)
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=DASHBOARD_ADDRESS) as cluster:
+        log(f"Dask dashboard: {cluster.dashboard_link}  ({workers} workers, scheduler {cluster.scheduler_address})")
+        yield cluster.scheduler_address
+
+
+@contextlib.contextmanager
+def cluster_for(spec: str | None, workers: int, log=print):
+    """The cluster spec the flows should use: for the embedded default, the address of
+    a LocalCluster started here (its dashboard printed); any other spec unchanged."""
+    if is_local(spec):
+        with local_cluster(workers, log) as address:
+            yield address
+    else:
+        yield spec

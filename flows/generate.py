@@ -37,15 +37,17 @@ def generate_chunk(path: str, index: int) -> dict:
     return {**result, "worker": os.getpid(), "peak_rss_mb": peak_mb, "started": started, "ended": time.time()}
 
 
-@flow(name="generate", flow_run_name="generate-{preset}-{n}", persist_result=False)
+@flow(name="generate", flow_run_name="generate-{kind}-{n}", persist_result=False)
 def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset: str = "default",
-             instrument: str = "deimos", overwrite: bool = False, progress_bar: bool = True) -> dict:
-    """Fill the store at ``out`` with ``n`` spectra; returns a summary dict.
+             instrument: str = "deimos", overwrite: bool = False, progress_bar: bool = True,
+             kind: str = "training") -> dict:
+    """Fill the store at ``out`` with ``n`` spectra (a ``kind`` store: "training" or a
+    simulated "survey"); returns a summary dict.
 
     Raises RuntimeError naming the failed chunks if any task failed (the others are
     kept: rerun to finish).
     """
-    request = GenerateRequest(out, n, chunk, seed, preset, instrument)
+    request = GenerateRequest(out, n, chunk, seed, preset, instrument, kind)
     todo = prepare(request, overwrite)
     progress = Progress(request.n_chunks, request.n_chunks - len(todo), "chunks", progress_bar)
     start, submitted = time.perf_counter(), time.time()
@@ -81,5 +83,5 @@ def run_generate(request: GenerateRequest, *, overwrite: bool = False, cluster: 
     runner = task_runner(cluster, workers)
     return generate.with_options(task_runner=runner)(
         request.out, request.n, request.chunk, request.seed, request.preset, request.instrument,
-        overwrite=overwrite, progress_bar=progress_bar,
+        overwrite=overwrite, progress_bar=progress_bar, kind=request.kind,
     )

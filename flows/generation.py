@@ -1,5 +1,10 @@
 """Generation glue without Prefect: what a generation run is, and one chunk's work.
 
+Two kinds of store: a *training* store (noiseless model spectra + their noise model,
+``storage.training``) and a simulated *survey* store (one noisy realisation in the
+layout ``spectroflow ingest`` writes, ``storage.survey``, plus the truth) to score
+and evaluate against.
+
 ``GenerateRequest`` describes a run; ``prepare`` checks it against the disk (and
 creates the store template); ``fill_chunk`` renders and writes one chunk. The
 Prefect flow (``flows.generate``) only fans ``fill_chunk`` out. Kept free of
@@ -14,8 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from pipeline.instruments import get_instrument
-from pipeline.simulate import PRESETS, chunk_params, noise_terms, preset_config, render_batches
-from storage import store, training
+from pipeline.simulate import PRESETS, chunk_params, noise_seed, noise_terms, preset_config, render_batches, simulate
+from storage import store, survey, training
 from storage.provenance import code_version, dependency_versions
 
 #: Spectra per chunk (= per task): ~1 s of work per task keeps Prefect's ~0.2 s
@@ -25,6 +30,8 @@ DEFAULT_CHUNK = 8192
 RENDER_BATCH = 1024
 #: Attributes that must match for a rerun to resume a store.
 RESUME_KEYS = ("store", "generator", "code_version")
+#: Store kind -> its storage module.
+KINDS = {training.KIND: training, survey.KIND: survey}
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,11 @@ class GenerateRequest:
     seed: int = 0
     preset: str = "default"
     instrument: str = "deimos"
+    kind: str = training.KIND
 
     def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown store kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         if self.n < 1:
             raise ValueError(f"--n must be at least 1, got {self.n}")
         if self.chunk < 1:
@@ -68,7 +78,7 @@ class GenerateRequest:
         """Store attributes: layout, generator settings, instrument and provenance."""
         prior, config = preset_config(self.preset, self.instruments[0])
         return {
-            "store": {"kind": training.KIND, "schema_version": training.SCHEMA_VERSION},
+            "store": {"kind": self.kind, "schema_version": KINDS[self.kind].SCHEMA_VERSION},
             "generator": {"n": self.n, "chunk": self.chunk_size, "seed": self.seed, "preset": self.preset,
                           "prior": prior, "noise": config.noise, "igm": config.igm, "rest_min": config.rest_min,
                           "instrument": self.instrument, "render_batch": RENDER_BATCH},
@@ -76,7 +86,8 @@ class GenerateRequest:
             "code_version": code_version(),
             "dependencies": dependency_versions(),
             "wavelength_frame": "vacuum",
-            "flux_unit": training.FLUX_UNIT,
+            "flux_unit": KINDS[self.kind].FLUX_UNIT,
+            **({"ingest": {"simulated": True}} if self.kind == survey.KIND else {}),
         }
 
 
@@ -103,6 +114,11 @@ def _create(request: GenerateRequest) -> None:
     from pipeline.grid import model_grid
 
     grid = model_grid()
+    if request.kind == survey.KIND:
+        store.create(request.out, {**survey.variables(), **survey.truth_variables()},
+                     {store.SPECTRUM: request.n, store.PIXEL: grid.n, survey.FILE: 1}, request.chunk_size,
+                     request.attrs(), fixed={"wavelength": grid.wavelength, "file_path": np.array(["simulated"])})
+        return
     configs = [chunk_params(0, 1, request.seed, request.preset, i) for i in request.instruments]
     terms = [noise_terms(config) for _, config in configs]
     store.create(
@@ -129,11 +145,29 @@ def fill_chunk(path: str, index: int) -> dict:
     names = gen["instrument"].split(",")
     which = index % len(names)
     params, config = chunk_params(index, count, gen["seed"], gen["preset"], get_instrument(names[which]))
-    arrays = None
-    for batch, rendered in render_batches(params, config, gen["render_batch"]):
-        if arrays is None:
-            arrays = training.empty_chunk(count, rendered.model.shape[1], list(params))
-        training.fill(arrays, batch, rendered, rows.start, which)
+    if store.read_attrs(path)["store"]["kind"] == survey.KIND:
+        arrays = _survey_chunk(params, config, noise_seed(gen["seed"], index), rows)
+    else:
+        arrays = _training_chunk(params, config, gen["render_batch"], rows, which)
     crc = store.write_chunk(path, index, arrays)
     store.mark_complete(path, index, crc)
     return {"chunk": index, "rows": count, "seconds": time.perf_counter() - start, "checksum": crc}
+
+
+def _training_chunk(params, config, render_batch: int, rows: slice, which: int) -> dict[str, np.ndarray]:
+    """A training-store chunk: noiseless model spectra and their noise model."""
+    arrays = None
+    for batch, rendered in render_batches(params, config, render_batch):
+        if arrays is None:
+            arrays = training.empty_chunk(rows.stop - rows.start, rendered.model.shape[1], list(params))
+        training.fill(arrays, batch, rendered, rows.start, which)
+    return arrays
+
+
+def _survey_chunk(params, config, seed, rows: slice) -> dict[str, np.ndarray]:
+    """A simulated survey-store chunk: one noisy realisation, as ingest stores it, plus the truth."""
+    spectra = simulate(params, config, seed)
+    ids = np.arange(rows.start, rows.stop)
+    return {**survey.pack(spectra.flux, spectra.ivar), "targetid": ids, "source_file": np.zeros(len(ids)),
+            "source_row": ids, "zwarn_input": np.zeros(len(ids)),
+            **{f"true_{k}": np.asarray(spectra.labels[k], np.float32) for k in survey.TRUTH}}

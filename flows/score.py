@@ -8,6 +8,7 @@ loaded once per worker process (``flows.scoring``).
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -18,9 +19,9 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.zwarning import describe
 from storage import catalogue, store
 
-from .cluster import task_runner
+from .cluster import is_local, task_runner
 from .progress import Progress, collect
-from .scoring import ScoreRequest, merge, score_chunk
+from .scoring import ScoreRequest, merge, model_id, score_chunk
 
 
 @task(name="score-chunk", task_run_name="chunk-{index}", cache_policy=NO_CACHE, persist_result=False)
@@ -43,6 +44,9 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     request = ScoreRequest(store_path, model_dir, out_dir)
     request.check()
     n, size = store.layout(store_path)
+    stale = catalogue.remove_stale_parts(out_dir, store.n_chunks(n, size), model_id(model_dir))
+    if stale:
+        get_run_logger().warning(f"{len(stale)} catalogue part(s) were made by another model: scoring them again")
     todo = catalogue.missing_parts(out_dir, store.n_chunks(n, size))
     progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
     start = time.perf_counter()
@@ -73,11 +77,18 @@ def zwarn_counts(zwarn: np.ndarray) -> dict[str, int]:
     return counts
 
 
+def local_threads(workers: int) -> int:
+    """Torch threads per worker when ``workers`` share this machine's cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def run_score(request: ScoreRequest, *, cluster: str | None = None, workers: int = 2,
-              progress_bar: bool = True) -> dict:
-    """Check (before anything starts), then run the flow on a Dask cluster."""
+              progress_bar: bool = True, threads: int | None = None) -> dict:
+    """Check (before anything starts), then run the flow on a Dask cluster. ``threads``
+    (torch threads per task) defaults to sharing the cores for a local cluster, else 1."""
     request.check()
-    threads = max(1, 2 // workers) if cluster in (None, "local") else 1
+    if threads is None:
+        threads = local_threads(workers) if is_local(cluster) else 1
     return score.with_options(task_runner=task_runner(cluster, workers))(
         request.store, request.model, request.out, threads, model_name=request.model.rstrip("/").split("/")[-1],
         progress_bar=progress_bar)

@@ -62,7 +62,7 @@ def model_id(model_dir) -> str:
     return f"{card['task']}-{digest}"
 
 
-def _loaded(model_dir: str, wavelength: np.ndarray):
+def loaded_model(model_dir: str, wavelength: np.ndarray):
     """(task, model, card, id) for ``model_dir``, loaded once per process."""
     key = (str(Path(model_dir).resolve()), Path(model_dir, "model.pt").stat().st_mtime_ns)
     if key not in _MODELS:
@@ -86,7 +86,7 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     n, size = store.layout(store_path)
     upcoming = range(index + 1, min(index + 1 + READ_AHEAD, store.n_chunks(n, size)))
     chunk_io.read_ahead(group, ("flux", "ivar"), upcoming)
-    task, model, card, mid = _loaded(model_dir, group["wavelength"][:])
+    task, model, card, mid = loaded_model(model_dir, group["wavelength"][:])
     data = chunk_io.read_rows(group, ("flux", "ivar", "targetid", "zwarn_input"), index)
     read = time.perf_counter()
     model_s, parts = 0.0, []
@@ -112,6 +112,7 @@ def merge(request: ScoreRequest) -> dict:
     n, size = store.layout(request.store)
     card = read_card(request.model)
     provenance = {"model_id": model_id(request.model), "model_task": card.get("task"),
+                  "model_dir": str(Path(request.model).resolve()),
                   "model_card": card, "training_store": card.get("training_store", {}).get("fingerprint"),
                   "input_store": str(Path(request.store).resolve()), "input_fingerprint": store.fingerprint(request.store),
                   "quarantined_files": store.read_attrs(request.store).get("quarantine", []),

@@ -84,6 +84,9 @@ def start_server(port: int, log=print) -> subprocess.Popen:
     log(f"Prefect: starting a local server on {ui_url(url)} (log: {logfile})")
     env = {**os.environ, **{k: v for k, v in QUIET_ENV.items() if k not in os.environ}}
     env.pop("PREFECT_API_URL", None)
+    # The UI asks the server where its API is; unset, the answer is port 4200 whatever
+    # port this server listens on.
+    env["PREFECT_SERVER_UI_API_URL"] = url
     with open(logfile, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],

@@ -3,6 +3,7 @@ directory (``pipeline.training`` does the work, ``storage.loader`` feeds it)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,19 @@ class TrainRequest:
             raise ValueError(f"cannot write {self.out}: {existing} is not a writable directory")
 
 
+def finished(out, max_minutes: float | None = None) -> bool:
+    """True if ``out`` holds a model whose training ended (early stopping, max epochs,
+    or a time budget at least ``max_minutes``): rerunning would not train it further."""
+    card_path = Path(out, "card.json")
+    if not (card_path.is_file() and Path(out, "model.pt").is_file()):
+        return False
+    card = json.loads(card_path.read_text())
+    if "stopped_by" not in card:
+        return False
+    budget = card.get("train_config", {}).get("max_minutes")
+    return card["stopped_by"] != "time budget" or max_minutes is None or (budget or 0) >= max_minutes
+
+
 class _Progress:
     """Batches with a tqdm bar per epoch; passes ``epoch`` through to the loader."""
 
@@ -92,7 +106,7 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
     config = TrainConfig(batch_size=batch, max_epochs=request.max_epochs, max_minutes=request.max_minutes,
                          device=request.device, seed=request.seed)
     z = zarr.open_array(request.store, path="z", mode="r")[:]
-    card = {"z_range": [float(z.min()), float(z.max())], "training_store": {"path": str(Path(request.store).resolve()), "fingerprint": store.fingerprint(request.store),
+    card = {"z_range": [float(z.min()), float(z.max())], "train_split_size": len(train), "training_store": {"path": str(Path(request.store).resolve()), "fingerprint": store.fingerprint(request.store),
                                "generator": store.read_attrs(request.store).get("generator")},
             "code_version": code_version(), "dependencies": dependency_versions(), **request.extra}
     return fit(task, model, _Progress(train, request.model, progress_bar), val, config, request.out, card, log)

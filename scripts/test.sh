@@ -3,6 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The browser test drives Debian's Chromium headless: install it when absent.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  echo "installing chromium (apt) for the browser test" >&2
+  { $sudo apt-get install -y -qq chromium || { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium; }; } \
+    >/dev/null 2>&1 || echo "could not install chromium: the browser test will be skipped" >&2
+fi
 . .venv/bin/activate
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 MPLBACKEND=Agg
 set +e

@@ -41,6 +41,20 @@ def missing_parts(out_dir, n_chunks: int) -> list[int]:
     return [c for c in range(n_chunks) if not part_path(out_dir, c).exists()]
 
 
+def remove_stale_parts(out_dir, n_chunks: int, model_id: str) -> list[int]:
+    """Delete the parts written by another model than ``model_id`` (a retrained model
+    must not leave old rows in the catalogue); returns their chunk indices."""
+    stale = []
+    for chunk in range(n_chunks):
+        path = part_path(out_dir, chunk)
+        if path.exists():
+            ids = pq.read_table(path, columns=["MODEL_ID"]).column(0)
+            if len(ids) and ids[0].as_py() != model_id:
+                path.unlink()
+                stale.append(chunk)
+    return stale
+
+
 def merge(out_dir, n_chunks: int, targetid: np.ndarray, units: dict[str, str], provenance: dict) -> dict:
     """Merge the parts into catalogue.parquet and catalogue.fits; returns {"rows", "paths"}.
 
@@ -62,6 +76,20 @@ def merge(out_dir, n_chunks: int, targetid: np.ndarray, units: dict[str, str], p
     os.replace(out / ".catalogue.parquet.tmp", out / "catalogue.parquet")
     _write_fits(out, parts, len(targetid), units, provenance)
     return {"rows": len(targetid), "paths": [str(out / "catalogue.parquet"), str(out / "catalogue.fits")]}
+
+
+def read(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Columns (name -> (N,) array) of the merged ``catalogue.parquet`` in ``out_dir``."""
+    path = Path(out_dir) / "catalogue.parquet"
+    if not path.is_file():
+        raise ValueError(f"{out_dir} holds no catalogue.parquet (run `spectroflow score` into it)")
+    return _numpy(pq.read_table(path, columns=columns))
+
+
+def provenance(out_dir) -> dict:
+    """The provenance dict the merge stored in ``catalogue.parquet``'s metadata."""
+    meta = pq.read_schema(Path(out_dir) / "catalogue.parquet").metadata or {}
+    return json.loads(meta.get(b"spectroflow", b"{}"))
 
 
 def _check_rows(out_dir, parts: list[Path], targetid: np.ndarray) -> None:

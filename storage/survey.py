@@ -12,6 +12,7 @@ variable                dims              dtype      meaning
 ``zwarn_input``         spectrum          int64      ZWARN bits earned by the input itself
 ``wavelength``          pixel             float64    vacuum Å, the common model grid
 ``file_path``           file              str        the ingested files, in order
+``true_*``              spectrum          float32    simulated stores only: the truth (``TRUTH``)
 ======================  ================  =========  ==========================================
 
 Scaling by the rms keeps float16 within range: the flux becomes O(1) (lines up to
@@ -29,6 +30,9 @@ KIND = "survey"
 SCHEMA_VERSION = 1
 FLUX_UNIT = "1e-17 erg / (s cm2 Angstrom)"
 FILE = "file"
+#: Labels a simulated survey store keeps as ``true_<label>`` for evaluation: the
+#: redshift, the ISM properties the networks predict and the target S/N.
+TRUTH = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr")
 _F16_MAX = np.float32(np.finfo(np.float16).max)
 
 
@@ -44,6 +48,16 @@ def variables() -> dict[str, Variable]:
         "wavelength": Variable((PIXEL,), "float64", {"units": "Angstrom", "long_name": "vacuum wavelength"}),
         "file_path": Variable((FILE,), "str", {"long_name": "ingested file"}),
     }
+
+
+def truth_variables() -> dict[str, Variable]:
+    """The ``true_*`` variables of a simulated survey store."""
+    return {f"true_{k}": Variable((SPECTRUM,), "float32", {"long_name": f"simulated {k}"}) for k in TRUTH}
+
+
+def has_truth(group) -> bool:
+    """True if the (open) store group holds the simulation truth."""
+    return all(f"true_{k}" in group for k in TRUTH)
 
 
 def pack(flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
@@ -86,3 +100,17 @@ def unpack(batch) -> tuple[np.ndarray, np.ndarray]:
     flux = np.asarray(batch["flux"], dtype=np.float32) * scale
     ivar = np.asarray(batch["ivar"], dtype=np.float32) / (scale * scale)
     return flux, ivar
+
+
+def require_truth(group) -> None:
+    """Raise ValueError, naming the store, unless the (open) group holds the truth."""
+    if not has_truth(group):
+        raise ValueError(f"{group.store} holds no simulation truth (true_* arrays): only stores made by "
+                         "`spectroflow generate --kind survey` can be evaluated")
+
+
+def read_truth(group) -> dict[str, np.ndarray]:
+    """The truth of a simulated survey store (open group): label -> (N,) float32.
+    Raises ValueError when the store holds none (a store of real survey files)."""
+    require_truth(group)
+    return {k: group[f"true_{k}"][:] for k in TRUTH}

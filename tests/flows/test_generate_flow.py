@@ -52,7 +52,7 @@ def test_two_workers_write_the_bytes_one_worker_writes(prefect_api, one_worker_s
     assert store.verify(path).ok
     assert store_bytes(path) == store_bytes(one_worker_store)
 
-    runs = api(prefect_api, "flow_runs/filter", {"flow_runs": {"name": {"any_": [f"generate-default-{N}"]}}})
+    runs = api(prefect_api, "flow_runs/filter", {"flow_runs": {"name": {"any_": [f"generate-training-{N}"]}}})
     assert len(runs) >= 2 and all(r["state_type"] == "COMPLETED" for r in runs)
     tasks = api(prefect_api, "task_runs/filter", {"flow_runs": {"id": {"any_": [runs[0]["id"]]}}})
     assert sorted(t["name"] for t in tasks if t["name"].startswith("chunk-")) == sorted(

@@ -94,3 +94,42 @@ def test_chunks_cycle_through_several_instruments(tmp_path):
     assert np.isfinite(batch.flux).all() and (batch.ivar >= 0).all()
     with pytest.raises(ValueError, match="unknown instrument 'hst'"):
         GenerateRequest(str(tmp_path / "x.zarr"), n=10, instrument="deimos,hst")
+
+
+def test_a_simulated_survey_store_holds_scorable_spectra_and_their_truth(tmp_path):
+    import zarr
+
+    from flows.scoring import ScoreRequest
+    from pipeline import weights
+    from storage import survey
+
+    path = tmp_path / "survey.zarr"
+    request = GenerateRequest(str(path), n=200, chunk=128, seed=5, instrument="deimos,sdss", kind="survey")
+    for index in prepare(request):
+        fill_chunk(str(path), index)
+    group = zarr.open_group(str(path), mode="r")
+    assert store.read_attrs(path)["store"]["kind"] == survey.KIND and store.verify(path).ok
+    truth = survey.read_truth(group)
+    assert set(truth) == set(survey.TRUTH) and np.all((truth["z"] > 0) & (truth["snr"] > 0))
+    np.testing.assert_array_equal(group["targetid"][:], np.arange(200))
+    covered = group["ivar"][:] > 0
+    assert covered[:128].sum(axis=1).mean() != pytest.approx(covered[128:].sum(axis=1).mean(), rel=0.05)
+    ScoreRequest(str(path), weights.resolve(weights.DEFAULT), str(tmp_path / "cat")).check()  # scorable as is
+    before = store_bytes(path)
+    fill_chunk(str(path), 1)
+    assert store_bytes(path) == before  # deterministic per (seed, chunk)
+    with pytest.raises(ValueError, match="store"):
+        check(GenerateRequest(str(path), n=200, chunk=128, seed=5, instrument="deimos,sdss"))
+
+
+def test_a_store_without_truth_cannot_be_evaluated(tmp_path):
+    import zarr
+
+    from storage import survey
+
+    request = GenerateRequest(str(tmp_path / "train.zarr"), n=10, chunk=10, seed=1)
+    prepare(request)
+    with pytest.raises(ValueError, match="train.zarr holds no simulation truth"):
+        survey.read_truth(zarr.open_group(request.out, mode="r"))
+    with pytest.raises(ValueError, match="unknown store kind"):
+        GenerateRequest(str(tmp_path / "x.zarr"), n=10, kind="catalogue")
