@@ -6,7 +6,11 @@
   one thread each (the physics is numpy, single-threaded; processes avoid the GIL);
 * ``tcp://host:8786`` (any scheduler address): an existing cluster. Its workers
   need this package installed and ``PREFECT_API_URL`` in their environment;
-* a YAML file (see ``deploy/dask/``) naming a cluster class and its arguments,
+* a name from the cluster configuration, ``deploy/dask/clusters.yaml`` (or the file
+  SPECTROFLOW_CLUSTERS names): ``address``, ``slurm``, ``slurm-gpu``, ``kubernetes``,
+  ``kubernetes-gpu``, or any entry a site adds; ``${VARIABLES}`` in it come from the
+  environment;
+* a YAML file holding one such entry: a cluster class and its arguments,
   e.g. ``dask_jobqueue.SLURMCluster`` or ``dask_kubernetes.operator.KubeCluster``::
 
       class: dask_jobqueue.SLURMCluster
@@ -28,6 +32,8 @@ from pipeline import malloc
 
 #: Where a local cluster serves its dashboard (distributed picks a free port if taken).
 DASHBOARD_ADDRESS = "127.0.0.1:8787"
+#: The named clusters of the checkout (SPECTROFLOW_CLUSTERS overrides).
+CLUSTERS_FILE = Path(__file__).resolve().parents[1] / "deploy" / "dask" / "clusters.yaml"
 
 
 def task_runner_options(spec: str | None, workers: int) -> dict:
@@ -43,22 +49,55 @@ def task_runner_options(spec: str | None, workers: int) -> dict:
         }
     if "://" in spec:
         return {"address": spec}
-    return _from_file(Path(spec))
+    named = named_clusters()
+    if spec in named:
+        return _from_spec(named[spec], f"cluster {spec!r} ({clusters_file()})")
+    if Path(spec).is_file():
+        return _from_spec(_load_yaml(Path(spec)), f"cluster spec {spec}")
+    raise ValueError(f"cluster spec {spec}: not 'local', a scheduler address (tcp://...), a YAML file or a "
+                     f"name from {clusters_file()} ({', '.join(sorted(named)) or 'none'})")
 
 
-def _from_file(path: Path) -> dict:
+def clusters_file() -> Path:
+    return Path(os.environ.get("SPECTROFLOW_CLUSTERS") or CLUSTERS_FILE)
+
+
+def named_clusters() -> dict[str, dict]:
+    """The named cluster entries (name -> spec dict), ``${VARIABLES}`` expanded; {} if
+    the file does not exist."""
+    path = clusters_file()
+    return _load_yaml(path) if path.is_file() else {}
+
+
+def _load_yaml(path: Path) -> dict:
     import yaml
 
-    if not path.is_file():
-        raise ValueError(f"cluster spec {path}: not 'local', a scheduler address (tcp://...) or a YAML file")
-    spec = yaml.safe_load(path.read_text()) or {}
+    try:
+        return yaml.safe_load(os.path.expandvars(path.read_text())) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from err
+
+
+def _unset_variables(value) -> list[str]:
+    """The ``${NAME}`` placeholders left in a spec (environment variables not set)."""
+    import re
+
+    return sorted(set(re.findall(r"\$\{(\w+)\}", repr(value))))
+
+
+def _from_spec(spec: dict, where: str) -> dict:
+    unset = _unset_variables(spec)
+    if unset:
+        raise ValueError(f"{where}: set {', '.join(unset)} in the environment")
+    if "address" in spec:
+        return {"address": spec["address"]}
     if "class" not in spec:
-        raise ValueError(f"cluster spec {path}: needs a 'class' key, e.g. dask_jobqueue.SLURMCluster")
+        raise ValueError(f"{where}: needs a 'class' key, e.g. dask_jobqueue.SLURMCluster, or an 'address'")
     module, _, name = spec["class"].rpartition(".")
     try:
         getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as err:
-        raise ValueError(f"cluster spec {path}: cannot import {spec['class']} ({err}); install its package") from err
+        raise ValueError(f"{where}: cannot import {spec['class']} ({err}); install its package") from err
     options = {"cluster_class": spec["class"], "cluster_kwargs": spec.get("kwargs", {})}
     if "adapt" in spec:
         options["adapt_kwargs"] = spec["adapt"]
@@ -116,3 +155,20 @@ def cluster_for(spec: str | None, workers: int, log=print):
             yield address
     else:
         yield spec
+
+
+def gpu_annotation():
+    """``dask.annotate(resources={"GPU": 1})`` when running on a Dask cluster that has
+    GPU workers; nothing otherwise (the task then runs wherever the runner puts it)."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return contextlib.nullcontext()
+    workers = client.scheduler_info().get("workers", {}).values()
+    if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers):
+        import dask
+
+        return dask.annotate(resources={"GPU": 1})
+    return contextlib.nullcontext()

@@ -19,12 +19,12 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.zwarning import describe
 from storage import catalogue, store
 
-from .cluster import is_local, task_runner
+from .cluster import gpu_annotation, is_local, task_runner
 from .progress import Progress, collect
 from .scoring import ScoreRequest, merge, model_id, score_chunk
 
 
-@task(name="score-chunk", task_run_name="chunk-{index}", cache_policy=NO_CACHE, persist_result=False)
+@task(name="score-chunk", task_run_name="chunk-{index}", tags=["gpu"], cache_policy=NO_CACHE, persist_result=False)
 def score_part(store_path: str, model_dir: str, out_dir: str, index: int, threads: int) -> dict:
     import torch
 
@@ -50,7 +50,8 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     todo = catalogue.missing_parts(out_dir, store.n_chunks(n, size))
     progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
     start = time.perf_counter()
-    futures = {score_part.submit(store_path, model_dir, out_dir, i, threads): i for i in todo}
+    with gpu_annotation():  # chunks go to GPU workers when the cluster has them
+        futures = {score_part.submit(store_path, model_dir, out_dir, i, threads): i for i in todo}
     results, failed = collect(futures, progress)
     rows = sum(r["rows"] for r in results)
     if failed:

@@ -20,7 +20,7 @@ from pipeline import inference
 from pipeline.grid import Z_MAX
 from pipeline.malloc import keep_freed_memory
 from pipeline.networks import build_from_card, task_from_card
-from pipeline.training import load_model, read_card
+from pipeline.training import load_model, read_card, resolve_device
 from storage import catalogue, chunk_io, store, survey
 from storage.provenance import code_version, dependency_versions
 
@@ -67,7 +67,7 @@ def loaded_model(model_dir: str, wavelength: np.ndarray):
     key = (str(Path(model_dir).resolve()), Path(model_dir, "model.pt").stat().st_mtime_ns)
     if key not in _MODELS:
         keep_freed_memory()  # chunk-sized temporaries: reuse freed pages (pipeline/malloc.py)
-        model, card = load_model(model_dir, build_from_card)
+        model, card = load_model(model_dir, build_from_card, device=resolve_device("auto"))  # CUDA if present
         _MODELS[key] = (task_from_card(card, wavelength), model, card, model_id(model_dir))
     return _MODELS[key]
 

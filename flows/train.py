@@ -8,12 +8,12 @@ CUDA when present), so the same code runs on both.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from .cluster import gpu_annotation
 from .training_run import TrainRequest, run_training
 
 
@@ -31,25 +31,8 @@ def train(store: str, model: str = "default", out: str = "models/default", max_m
     """Train network ``model`` on ``store`` into ``out``; returns the model card."""
     request = TrainRequest(store, model, out, max_minutes, device, max_epochs, batch_size, seed, limit)
     request.check()
-    with _gpu_annotation():
+    with gpu_annotation():
         card = fit_network.submit(asdict(request), progress_bar).result()
     get_run_logger().info(f"trained {model}: {card['epochs']} epochs, best {card['best_epoch']}, "
                           f"validation {card['val_metrics']}")
     return card
-
-
-def _gpu_annotation():
-    """``dask.annotate(resources={"GPU": 1})`` when running on a Dask cluster that has
-    GPU workers; nothing otherwise (the task then runs wherever the runner puts it)."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
-        return contextlib.nullcontext()
-    workers = client.scheduler_info().get("workers", {}).values()
-    if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers):
-        import dask
-
-        return dask.annotate(resources={"GPU": 1})
-    return contextlib.nullcontext()

@@ -16,8 +16,9 @@ NET_BATCH = 256
 
 
 def forward(model, x: torch.Tensor):
-    """model(x) computed ``NET_BATCH`` rows at a time; outputs as one model(x) would
-    give them (a tensor or a tuple of tensors)."""
+    """model(x) computed ``NET_BATCH`` rows at a time on the model's device (CPU or
+    CUDA); outputs as one model(x) would give them (a tensor or a tuple of tensors)."""
+    x = x.to(next(model.parameters()).device)
     with torch.inference_mode(), torch.autocast(x.device.type, dtype=torch.bfloat16):
         parts = [model(part) for part in x.split(NET_BATCH)]
     if isinstance(parts[0], tuple):

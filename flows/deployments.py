@@ -1,0 +1,36 @@
+"""The flows as deployments run them (entrypoints of ``deploy/prefect.yaml``).
+
+A deployment run imports its flow in a fresh process on a worker and runs it with
+the flow's own task runner, so here the chunked flows carry a Dask runner chosen by
+the environment of that process: SPECTROFLOW_CLUSTER (a name from
+``deploy/dask/clusters.yaml``, a scheduler address, or ``local``) and
+SPECTROFLOW_WORKERS (local workers, default 2), set per work pool or per deployment
+as job variables. ``train`` and ``evaluate`` keep Prefect's default runner: training
+runs in the flow-run process (on a ``gpu`` pool's machine it finds CUDA), which
+keeps all its cores; ``survey`` passes the cluster to its subflows itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Absolute imports: Prefect loads an entrypoint by file path, outside the package.
+from flows.cluster import task_runner
+from flows.evaluate import evaluate
+from flows.generate import generate as _generate
+from flows.ingest import ingest as _ingest
+from flows.score import score as _score
+from flows.survey import survey as _survey
+from flows.train import train
+
+
+def _runner():
+    return task_runner(os.environ.get("SPECTROFLOW_CLUSTER"), int(os.environ.get("SPECTROFLOW_WORKERS", "2")))
+
+
+generate = _generate.with_options(task_runner=_runner())
+ingest = _ingest.with_options(task_runner=_runner())
+score = _score.with_options(task_runner=_runner())
+survey = _survey
+
+__all__ = ["evaluate", "generate", "ingest", "score", "survey", "train"]
