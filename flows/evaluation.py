@@ -17,7 +17,7 @@ import zarr
 
 from pipeline import evaluation, figures, inference, metrics
 from pipeline.report import Report
-from storage import catalogue, chunk_io, store, survey
+from storage import catalogue, chunk_io, location, store, survey
 
 #: Spectra whose full p(z) is recomputed for the PIT (spread over up to PIT_CHUNKS chunks).
 PIT_SAMPLE = 8192
@@ -39,17 +39,26 @@ class EvaluateRequest:
     def resolved(self) -> EvaluateRequest:
         """The request with every default filled in; raises ValueError naming what is
         missing or unusable (no catalogue, a store without truth, no model)."""
-        made = catalogue.provenance(self.catalogue) if Path(self.catalogue, "catalogue.parquet").is_file() else None
+        made = catalogue.provenance(self.catalogue) if location.exists(
+            location.join(self.catalogue, "catalogue.parquet")) else None
         if made is None:
             raise ValueError(f"{self.catalogue} holds no catalogue.parquet (run `spectroflow score` into it)")
         request = replace(self, store=self.store or made.get("input_store"), model=self.model or made.get("model_dir"),
-                          out=self.out or str(Path(self.catalogue) / "report"))
+                          out=self.out or _default_report_dir(self.catalogue))
         if not request.store or not store.exists(request.store):
             raise ValueError(f"{request.store}: not a store; pass the survey store the catalogue was scored from")
         survey.require_truth(zarr.open_group(request.store, mode="r"))
         if request.model and not Path(request.model, "model.pt").is_file():
             raise ValueError(f"{request.model}: no model.pt (pass --model, or none to skip the PIT)")
         return request
+
+
+def _default_report_dir(catalogue_dir: str) -> str:
+    """``<catalogue>/report``; for a catalogue at a URL, ``<name>-report`` here (the
+    figures and pages are written locally)."""
+    if location.is_url(catalogue_dir):
+        return f"{catalogue_dir.rstrip('/').rsplit('/', 1)[-1]}-report"
+    return str(Path(catalogue_dir) / "report")
 
 
 def load(request: EvaluateRequest) -> tuple[dict, dict]:

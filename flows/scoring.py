@@ -21,7 +21,7 @@ from pipeline.grid import Z_MAX
 from pipeline.malloc import keep_freed_memory
 from pipeline.networks import build_from_card, task_from_card
 from pipeline.training import load_model, read_card, resolve_device
-from storage import catalogue, chunk_io, store, survey
+from storage import catalogue, chunk_io, location, store, survey
 from storage.provenance import code_version, dependency_versions
 
 #: Spectra per forward pass (the network is fastest from ~1,024 rows).
@@ -50,6 +50,8 @@ class ScoreRequest:
         if store.incomplete_chunks(self.store):
             raise ValueError(f"{self.store} is incomplete; finish it with `spectroflow ingest` (same files)")
         read_card(self.model)  # CheckpointError (a ValueError) names the file
+        if location.is_url(self.out):
+            return
         existing = Path(self.out) if Path(self.out).exists() else next(
             p for p in Path(self.out).absolute().parents if p.exists())
         if not existing.is_dir():
@@ -79,7 +81,7 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     and decompression), "model_s" (inputs, network, p(z) summary), "write_s" (float32
     cast, catalogue columns, Parquet)}.
     """
-    if catalogue.part_path(out_dir, index).exists():
+    if location.exists(catalogue.part_path(out_dir, index)):
         return {"chunk": index, "rows": 0, "skipped": True, "seconds": 0.0}
     start = time.perf_counter()
     group = zarr.open_group(store_path, mode="r")
@@ -114,7 +116,7 @@ def merge(request: ScoreRequest) -> dict:
     provenance = {"model_id": model_id(request.model), "model_task": card.get("task"),
                   "model_dir": str(Path(request.model).resolve()),
                   "model_card": card, "training_store": card.get("training_store", {}).get("fingerprint"),
-                  "input_store": str(Path(request.store).resolve()), "input_fingerprint": store.fingerprint(request.store),
+                  "input_store": location.resolved(request.store), "input_fingerprint": store.fingerprint(request.store),
                   "quarantined_files": store.read_attrs(request.store).get("quarantine", []),
                   "code_version": code_version(), **dependency_versions()}
     return catalogue.merge(request.out, store.n_chunks(n, size), group["targetid"][:], columns.units(), provenance)

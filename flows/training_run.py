@@ -15,7 +15,7 @@ from pipeline.malloc import keep_freed_memory
 from pipeline.networks import make_task
 from pipeline.networks.default import PROPERTIES
 from pipeline.training import TrainConfig, fit
-from storage import store
+from storage import location, store
 from storage.loader import StoreBatches, label_stats
 from storage.provenance import code_version, dependency_versions
 
@@ -106,7 +106,7 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
     config = TrainConfig(batch_size=batch, max_epochs=request.max_epochs, max_minutes=request.max_minutes,
                          device=request.device, seed=request.seed)
     z = zarr.open_array(request.store, path="z", mode="r")[:]
-    card = {"z_range": [float(z.min()), float(z.max())], "train_split_size": len(train), "training_store": {"path": str(Path(request.store).resolve()), "fingerprint": store.fingerprint(request.store),
+    card = {"z_range": [float(z.min()), float(z.max())], "train_split_size": len(train), "training_store": {"path": location.resolved(request.store), "fingerprint": store.fingerprint(request.store),
                                "generator": store.read_attrs(request.store).get("generator")},
             "code_version": code_version(), "dependencies": dependency_versions(), **request.extra}
     return fit(task, model, _Progress(train, request.model, progress_bar), val, config, request.out, card, log)

@@ -35,6 +35,8 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
+from . import location
+
 SPECTRUM, PIXEL, CHUNK = "spectrum", "pixel", "chunk"
 COMPLETE, CHECKSUM = "chunk_complete", "chunk_checksum"
 #: Blosc LZ4 with byte shuffle: on float16 spectra it gives ~5.8 KB per 10,240-pixel
@@ -76,11 +78,19 @@ def create(
 
     sizes: {"spectrum": N, "pixel": npix}; chunk: spectra per chunk.
     """
+    if location.is_url(path):  # object storage: no rename; the chunk records are written last
+        _build(str(path), variables, sizes, chunk, attrs, fixed)
+        return
     path = Path(path)
     # Built under a temporary name and renamed: a store either exists whole or not at all.
     building = path.with_name(f".{path.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
-    group = zarr.open_group(str(building), mode="w-", zarr_format=3, attributes=attrs)
+    _build(str(building), variables, sizes, chunk, attrs, fixed)
+    os.rename(building, path)
+
+
+def _build(where: str, variables, sizes, chunk: int, attrs: dict, fixed) -> None:
+    group = zarr.open_group(where, mode="w-", zarr_format=3, attributes=attrs)
     for name, var in variables.items():
         shape = tuple(sizes[d] for d in var.dims)
         chunks = tuple(chunk if d == SPECTRUM else sizes[d] for d in var.dims)
@@ -97,7 +107,6 @@ def create(
             name, shape=(count,), chunks=(1,), dtype=dtype, compressors=None,
             fill_value=0, dimension_names=(CHUNK,), attributes={"long_name": long_name},
         )
-    os.rename(building, path)
 
 
 def plan(path, attrs: dict, keys: tuple[str, ...], overwrite: bool = False, dry_run: bool = False) -> str:
@@ -109,10 +118,9 @@ def plan(path, attrs: dict, keys: tuple[str, ...], overwrite: bool = False, dry_
     made differently; a path that is not a store is never removed. ``dry_run``
     checks only: nothing is removed.
     """
-    path = Path(path)
     attrs = json.loads(json.dumps(attrs))  # compare as stored: tuples become lists
-    if not path.exists():
-        reason = is_writable_location(path)
+    if not location.exists(path):
+        reason = None if location.is_url(path) else is_writable_location(path)
         if reason:
             raise ValueError(f"cannot create {path}: {reason}")
         return "create"
@@ -120,7 +128,7 @@ def plan(path, attrs: dict, keys: tuple[str, ...], overwrite: bool = False, dry_
         raise ValueError(f"{path} exists and is not a spectra store; choose another path or remove it yourself")
     if overwrite:
         if not dry_run:
-            shutil.rmtree(path)
+            location.remove(path)
         return "create"
     found = read_attrs(path)
     diffs = [line for key in keys for line in _differences(key, found.get(key), attrs.get(key))]
@@ -143,7 +151,9 @@ def read_attrs(path) -> dict:
 
 
 def exists(path) -> bool:
-    return (Path(path) / "zarr.json").is_file()
+    """True if ``path`` (local or URL) holds a store: its group metadata and chunk records."""
+    return location.exists(location.join(path, "zarr.json")) and location.exists(
+        location.join(path, COMPLETE, "zarr.json"))
 
 
 def layout(path) -> tuple[int, int]:
@@ -200,7 +210,10 @@ def incomplete_chunks(path) -> list[int]:
 
 
 def remove_partial_files(path) -> int:
-    """Delete ``*.partial`` files a killed writer left behind; return how many."""
+    """Delete ``*.partial`` files a killed writer left behind; return how many (local
+    stores only: object stores write whole objects)."""
+    if location.is_url(path):
+        return 0
     partial = list(Path(path).rglob("*.partial"))
     for p in partial:
         p.unlink(missing_ok=True)
@@ -270,8 +283,8 @@ def _short(items: list[int], limit: int = 8) -> str:
 
 
 def store_size_bytes(path) -> int:
-    """Bytes on disk under ``path``."""
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+    """Bytes stored under ``path``."""
+    return location.size_bytes(path)
 
 
 def is_writable_location(path) -> str | None:
