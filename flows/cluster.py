@@ -158,13 +158,12 @@ def cluster_for(spec: str | None, workers: int, log=print):
 
 
 def gpu_annotation():
-    """``dask.annotate(resources={"GPU": 1})`` when running on a Dask cluster that has
-    GPU workers; nothing otherwise (the task then runs wherever the runner puts it)."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    """``dask.annotate(resources={"GPU": 1})`` when the running flow's tasks go to a Dask
+    cluster that has GPU workers (started with ``--resources GPU=1``); nothing otherwise
+    (the task then runs wherever the runner puts it). Client.submit merges the active
+    annotations, so the tasks submitted inside the block wait for a GPU worker."""
+    client = _flow_dask_client()
+    if client is None:
         return contextlib.nullcontext()
     workers = client.scheduler_info().get("workers", {}).values()
     if any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers):
@@ -172,3 +171,16 @@ def gpu_annotation():
 
         return dask.annotate(resources={"GPU": 1})
     return contextlib.nullcontext()
+
+
+def _flow_dask_client():
+    """The Dask client of the running flow's task runner (prefect-dask does not make
+    it the global default client), or None when the flow does not run on Dask."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = getattr(context, "task_runner", None) if context else None
+    try:
+        return getattr(runner, "client", None)
+    except RuntimeError:  # a DaskTaskRunner that has not started
+        return None

@@ -5,9 +5,10 @@ the flow's own task runner, so here the chunked flows carry a Dask runner chosen
 the environment of that process: SPECTROFLOW_CLUSTER (a name from
 ``deploy/dask/clusters.yaml``, a scheduler address, or ``local``) and
 SPECTROFLOW_WORKERS (local workers, default 2), set per work pool or per deployment
-as job variables. ``train`` and ``evaluate`` keep Prefect's default runner: training
-runs in the flow-run process (on a ``gpu`` pool's machine it finds CUDA), which
-keeps all its cores; ``survey`` passes the cluster to its subflows itself.
+as job variables. ``train`` runs in the flow-run process (all its cores; CUDA on a
+``gpu`` pool's machine) unless SPECTROFLOW_CLUSTER names a cluster: then its task goes
+to that cluster, to a GPU worker when one advertises ``GPU``. ``evaluate`` keeps
+Prefect's default runner; ``survey`` passes the cluster to its subflows itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from flows.generate import generate as _generate
 from flows.ingest import ingest as _ingest
 from flows.score import score as _score
 from flows.survey import survey as _survey
-from flows.train import train
+from flows.cluster import is_local
+from flows.train import train as _train
 
 
 def _runner():
@@ -32,5 +34,6 @@ generate = _generate.with_options(task_runner=_runner())
 ingest = _ingest.with_options(task_runner=_runner())
 score = _score.with_options(task_runner=_runner())
 survey = _survey
+train = _train if is_local(os.environ.get("SPECTROFLOW_CLUSTER")) else _train.with_options(task_runner=_runner())
 
 __all__ = ["evaluate", "generate", "ingest", "score", "survey", "train"]

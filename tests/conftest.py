@@ -47,6 +47,12 @@ def prefect_api(tmp_path_factory):
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
     finally:
+        # Send the logs of flows run in this process while the server still answers
+        # (otherwise the log worker retries against a dead server at interpreter exit).
+        import sys
+
+        if "prefect.logging.handlers" in sys.modules:
+            sys.modules["prefect.logging.handlers"].APILogWorker.drain_all(timeout=5)
         server.terminate()
         server.wait(timeout=60)
         for key, value in saved.items():

@@ -116,3 +116,42 @@ def test_killing_a_worker_mid_score_still_gives_the_same_catalogue(products, clu
     assert workers[0].wait(timeout=30) == -signal.SIGKILL
     assert len(list((out / "parts").glob("part-*.parquet"))) == 12
     assert pq.read_table(out / "catalogue.parquet").equals(pq.read_table(root / "catalogue" / "catalogue.parquet"))
+
+
+def test_score_chunks_go_to_a_worker_that_advertises_a_gpu(products, cluster):
+    """Runs after the kill: the cluster has one plain worker left; a worker started with
+    `--resources GPU=1` joins, and every chunk of the next score, and the training task
+    of a train flow on this cluster, run there."""
+    from distributed import Client
+
+    from flows.cluster import task_runner
+    from flows.train import train
+
+    root, _ = products
+    address, _ = cluster
+    gpu = _start(DASK + ["worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", "gpu",
+                         "--resources", "GPU=1"])
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+
+            def executed(dask_worker):
+                return dask_worker.state.executed_count
+
+            before = client.run(executed)
+            _ok("score", "--store", str(root / "survey.zarr"), "--model", str(root / "model"),
+                "--out", str(root / "on-gpu-worker"), "--cluster", address)
+            after = client.run(executed)
+            train.with_options(task_runner=task_runner(address))(
+                str(root / "train.zarr"), out=str(root / "model-on-gpu-worker"), max_epochs=1, limit=256,
+                progress_bar=False)
+            trained = client.run(executed)
+            resources = {w: info.get("resources", {}) for w, info in client.scheduler_info()["workers"].items()}
+        gpu_worker = next(w for w, r in resources.items() if r.get("GPU"))
+        ran = {w: after[w] - before.get(w, 0) for w in after}
+        assert ran[gpu_worker] >= 12  # the 12 chunks
+        assert sum(n for w, n in ran.items() if w != gpu_worker) <= 1  # at most the merge
+        assert {w: trained[w] - after[w] for w in trained} == {w: int(w == gpu_worker) for w in trained}  # the fit
+        assert (root / "model-on-gpu-worker" / "model.pt").exists()
+    finally:
+        _stop(gpu)
