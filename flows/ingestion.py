@@ -41,6 +41,7 @@ class IngestRequest:
     chunk: int = DEFAULT_CHUNK
 
     def __post_init__(self):
+        object.__setattr__(self, "files", expand_patterns(self.files))
         if not self.files:
             raise ValueError("no input files given")
         if self.chunk < 1:
@@ -50,6 +51,23 @@ class IngestRequest:
 
     def files_hash(self) -> str:
         return hashlib.sha256("\n".join(str(Path(f).resolve()) for f in self.files).encode()).hexdigest()[:16]
+
+
+def expand_patterns(files) -> tuple[str, ...]:
+    """Files, with glob patterns (``incoming/*.fits``: what a scheduled deployment passes)
+    expanded in sorted order; a pattern that matches nothing raises ValueError."""
+    import glob
+
+    out = []
+    for name in files:
+        if glob.has_magic(str(name)):
+            matched = sorted(glob.glob(str(name)))
+            if not matched:
+                raise ValueError(f"no file matches {name}")
+            out += matched
+        else:
+            out.append(str(name))
+    return tuple(out)
 
 
 def index_files(paths, format: str = "auto") -> list[dict]:

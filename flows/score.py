@@ -12,7 +12,6 @@ import os
 import time
 
 import numpy as np
-import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -44,9 +43,9 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     request = ScoreRequest(store_path, model_dir, out_dir)
     request.check()
     n, size = store.layout(store_path)
-    stale = catalogue.remove_stale_parts(out_dir, store.n_chunks(n, size), model_id(model_dir))
-    if stale:
-        get_run_logger().warning(f"{len(stale)} catalogue part(s) were made by another model: scoring them again")
+    source = {"model_id": model_id(model_dir), "input_fingerprint": store.fingerprint(store_path)}
+    if catalogue.claim_parts(out_dir, source):
+        get_run_logger().warning(f"{out_dir} held parts from another model or input store: scoring everything again")
     todo = catalogue.missing_parts(out_dir, store.n_chunks(n, size))
     progress = Progress(store.n_chunks(n, size), store.n_chunks(n, size) - len(todo), "chunks", progress_bar)
     start = time.perf_counter()
@@ -60,7 +59,7 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
     merged = merge_parts.submit(request.__dict__).result()
     seconds = time.perf_counter() - start
     merge_s = time.perf_counter() - merge_start
-    zwarn = pq.read_table(merged["paths"][0], columns=["ZWARN"]).column("ZWARN").to_numpy()
+    zwarn = catalogue.read(out_dir, ["ZWARN"])["ZWARN"]
     summary = {"catalogue": merged["paths"], "rows": merged["rows"], "scored_now": rows, "seconds": seconds,
                "spectra_per_s": rows / seconds if seconds > 0 else 0.0, "zwarn": zwarn_counts(zwarn),
                "stages": {k: sum(r.get(f"{k}_s", 0.0) for r in results) for k in ("read", "model", "write")},

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +21,8 @@ import pyarrow.parquet as pq
 from . import fits_stream, location
 
 PARTS = "parts"
+#: What the parts were made from (model and input store), next to them.
+SOURCE = "source.json"
 
 
 def part_path(out_dir, chunk: int) -> str:
@@ -49,18 +53,21 @@ def missing_parts(out_dir, n_chunks: int) -> list[int]:
     return [c for c in range(n_chunks) if not location.exists(part_path(out_dir, c))]
 
 
-def remove_stale_parts(out_dir, n_chunks: int, model_id: str) -> list[int]:
-    """Delete the parts written by another model than ``model_id`` (a retrained model
-    must not leave old rows in the catalogue); returns their chunk indices."""
-    stale = []
-    for chunk in range(n_chunks):
-        path = part_path(out_dir, chunk)
-        if location.exists(path):
-            ids = _read_table(path, columns=["MODEL_ID"]).column(0)
-            if len(ids) and ids[0].as_py() != model_id:
-                location.remove(path)
-                stale.append(chunk)
-    return stale
+def claim_parts(out_dir, source: dict) -> bool:
+    """Make the parts in ``out_dir`` belong to ``source`` (the model id and the input
+    store's fingerprint): parts made from anything else (a retrained model, a store
+    ingested again) are removed, so they are scored again. Returns True if any were."""
+    path = location.join(out_dir, PARTS, SOURCE)
+    removed = False
+    if location.exists(path):
+        with location.open_read(path) as f:
+            if json.load(f) == source:
+                return False
+        location.remove(location.join(out_dir, PARTS))
+        removed = True
+    with location.written(path) as local:
+        Path(local).write_text(json.dumps(source))
+    return removed
 
 
 def merge(out_dir, n_chunks: int, targetid: np.ndarray, units: dict[str, str], provenance: dict) -> dict:

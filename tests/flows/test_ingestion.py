@@ -1,6 +1,7 @@
 """Ingest without Prefect: survey FITS files -> survey store, with bad input flagged."""
 
 import numpy as np
+import pytest
 
 from survey_files import WAVE, desi_file, sdss_file
 from flows.ingestion import IngestRequest, check, fill_chunk, index_files, prepare, quarantine
@@ -52,3 +53,13 @@ def test_rerun_resumes_and_other_files_are_refused(tmp_path):
         assert "other files" in str(err)
     else:
         raise AssertionError("a store of other files was accepted")
+
+
+def test_glob_patterns_expand_in_sorted_order_and_must_match(tmp_path):
+
+    for name in ("b.fits", "a.fits", "c.txt"):
+        (tmp_path / name).write_bytes(b"")
+    request = IngestRequest((str(tmp_path / "*.fits"), str(tmp_path / "c.txt")), str(tmp_path / "s.zarr"))
+    assert request.files == (str(tmp_path / "a.fits"), str(tmp_path / "b.fits"), str(tmp_path / "c.txt"))
+    with pytest.raises(ValueError, match="no file matches .*nothing-"):
+        IngestRequest((str(tmp_path / "nothing-*.fits"),), str(tmp_path / "s.zarr"))
