@@ -33,3 +33,16 @@ def test_a_survey_store_and_its_catalogue_at_urls(tmp_path):
     assert evaluate.store == url and evaluate.out == "catalogue-report"
     cat, truth = load(evaluate)
     assert len(cat["Z"]) == len(truth["z"]) == 300
+
+
+def test_training_from_a_store_at_a_url(tmp_path):
+    from flows.training_run import TrainRequest, run_training
+
+    url = f"memory://spectroflow-{tmp_path.name}/train.zarr"
+    request = GenerateRequest(url, n=256, chunk=128, seed=2)
+    for index in prepare(request):
+        fill_chunk(url, index)
+    card = run_training(TrainRequest(url, out=str(tmp_path / "model"), max_epochs=1, limit=128),
+                        log=lambda message: None, progress_bar=False)
+    assert card["epochs"] == 1 and card["training_store"]["path"] == url
+    assert (tmp_path / "model" / "model.pt").exists()
