@@ -160,6 +160,48 @@ def _score(args) -> int:
     return 0
 
 
+def _nightly(args) -> int:
+    from pipeline.training import read_card
+
+    from .ingestion import DEFAULT_CHUNK
+    from .nightly_run import NightlyRequest, read_ledger
+
+    request = NightlyRequest(tuple(args.incoming), args.root, weights.resolve(args.model), args.format,
+                             args.chunk or DEFAULT_CHUNK, args.settle)
+    read_card(request.model)  # an unreadable model or a damaged ledger fails here, before any server starts
+    read_ledger(request.root)
+
+    def run():
+        from .cluster import cluster_for
+        from .nightly import nightly
+
+        with cluster_for(args.cluster, args.workers) as cluster:
+            return nightly(list(request.incoming), request.root, request.model, request.format, request.chunk,
+                           request.settle_s, cluster=cluster, workers=args.workers,
+                           root_name=os.path.basename(os.path.abspath(args.root)))
+
+    s = _with_prefect(f"nightly run: new files among {' '.join(args.incoming)} into {args.root}", run,
+                      "rerun the same command to finish the batch")
+    if s is None:
+        return 130
+    print(nightly_summary(s))
+    return 0
+
+
+def nightly_summary(s: dict) -> str:
+    """The printed summary of a nightly run."""
+    lines = [f"batch {s['batch']}: {s['files']} new file(s), {s['spectra']:,} spectra, "
+             f"{len(s['quarantined'])} file(s) quarantined" if s["batch"] else "no new files"]
+    lines += [f"  quarantined: {q['error']}" for q in s["quarantined"][:20]]
+    if s["settling"]:
+        lines.append(f"{len(s['settling'])} file(s) still being written wait for the next run")
+    if "catalogue" in s:
+        c = s["catalogue"]
+        lines.append(f"combined catalogue: {c['rows']:,} rows ({c['duplicates']:,} with a repeated TARGETID): "
+                     f"{', '.join(c['paths'])}")
+    return "\n".join(lines)
+
+
 def _evaluate(args) -> int:
     from .evaluation import EvaluateRequest
 
@@ -307,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--workers", type=int, default=2)
     sco.add_argument("--cluster", default=None, help="as for generate")
     sco.set_defaults(func=_score)
+
+    ngt = sub.add_parser("nightly", help="ingest and score the survey files that are new since the last run, "
+                                          "and rebuild the combined catalogue (Prefect flow on Dask)")
+    ngt.add_argument("incoming", nargs="+", help="survey FITS files or glob patterns (quote them: 'incoming/*.fits')")
+    ngt.add_argument("--root", required=True, help="directory of the batches, their ledger and the combined catalogue")
+    ngt.add_argument("--model", default=weights.DEFAULT, help="as for score")
+    ngt.add_argument("--format", choices=["auto", "sdss", "desi", "table"], default="auto")
+    ngt.add_argument("--chunk", type=int, default=None, help="spectra per chunk and per task (default 4096)")
+    ngt.add_argument("--settle", type=float, default=60.0,
+                     help="seconds since a file last changed before it is taken (default 60: still being copied)")
+    ngt.add_argument("--workers", type=int, default=2)
+    ngt.add_argument("--cluster", default=None, help="as for generate")
+    ngt.set_defaults(func=_nightly)
 
     evl = sub.add_parser("evaluate", help="score a catalogue against the truth of its simulated survey store")
     evl.add_argument("catalogue", help="catalogue directory (from `spectroflow score`)")

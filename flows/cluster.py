@@ -125,6 +125,11 @@ def spawn_workers_with(environment: dict[str, str]) -> None:
     dask.config.set({key: {**dask.config.get(key, {}), **environment}})
 
 
+def default_workers() -> int:
+    """Local workers when a run does not say: SPECTROFLOW_WORKERS, else 2."""
+    return int(os.environ.get("SPECTROFLOW_WORKERS", "2"))
+
+
 def is_local(spec: str | None) -> bool:
     """True for the embedded default: a LocalCluster on this machine."""
     return (spec or os.environ.get("SPECTROFLOW_CLUSTER") or "local") == "local"

@@ -8,7 +8,8 @@ SPECTROFLOW_WORKERS (local workers, default 2), set per work pool or per deploym
 as job variables. ``train`` runs in the flow-run process (all its cores; CUDA on a
 ``gpu`` pool's machine) unless SPECTROFLOW_CLUSTER names a cluster: then its task goes
 to that cluster, to a GPU worker when one advertises ``GPU``. ``evaluate`` keeps
-Prefect's default runner; ``survey`` passes the cluster to its subflows itself.
+Prefect's default runner; ``survey`` and ``nightly`` pass the cluster (the same
+environment, when their ``cluster`` parameter is unset) to their subflows themselves.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import os
 
 # Absolute imports: Prefect loads an entrypoint by file path, outside the package.
-from flows.cluster import task_runner
+from flows.cluster import default_workers, task_runner
 from flows.evaluate import evaluate
 from flows.generate import generate as _generate
 from flows.ingest import ingest as _ingest
+from flows.nightly import nightly
 from flows.score import score as _score
 from flows.survey import survey as _survey
 from flows.cluster import is_local
@@ -27,7 +29,7 @@ from flows.train import train as _train
 
 
 def _runner():
-    return task_runner(os.environ.get("SPECTROFLOW_CLUSTER"), int(os.environ.get("SPECTROFLOW_WORKERS", "2")))
+    return task_runner(os.environ.get("SPECTROFLOW_CLUSTER"), default_workers())
 
 
 generate = _generate.with_options(task_runner=_runner())
@@ -36,4 +38,4 @@ score = _score.with_options(task_runner=_runner())
 survey = _survey
 train = _train if is_local(os.environ.get("SPECTROFLOW_CLUSTER")) else _train.with_options(task_runner=_runner())
 
-__all__ = ["evaluate", "generate", "ingest", "score", "survey", "train"]
+__all__ = ["evaluate", "generate", "ingest", "nightly", "score", "survey", "train"]

@@ -31,6 +31,14 @@ RESUME_KEYS = ("store", "ingest", "code_version")
 QUARANTINE = "quarantine"
 
 
+class NothingReadable(ValueError):
+    """No file of a request could be read; ``quarantine`` says why for each."""
+
+    def __init__(self, message: str, quarantine: list[dict]):
+        super().__init__(message)
+        self.quarantine = quarantine
+
+
 @dataclass(frozen=True)
 class IngestRequest:
     """Ingest ``files`` (in this order) into the survey store ``out``."""
@@ -126,8 +134,8 @@ def prepare(request: IngestRequest, index: list[dict], overwrite: bool = False) 
         layout = plan(index)
         n = len(layout["targetid"])
         if n == 0:
-            raise ValueError(f"no readable spectra in the {len(request.files)} files: "
-                             + "; ".join(q["error"] for q in layout["quarantine"][:5]))
+            raise NothingReadable(f"no readable spectra in the {len(request.files)} files: "
+                                  + "; ".join(q["error"] for q in layout["quarantine"][:5]), layout["quarantine"])
         grid = model_grid()
         store.plan(request.out, {}, (), overwrite=overwrite)  # removes an old store if overwriting
         store.create(request.out, survey.variables(), {store.SPECTRUM: n, store.PIXEL: grid.n,

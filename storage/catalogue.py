@@ -82,15 +82,71 @@ def merge(out_dir, n_chunks: int, targetid: np.ndarray, units: dict[str, str], p
         raise ValueError(f"{out_dir}: catalogue parts missing for chunks {missing[:10]}; rerun score")
     parts = [part_path(out_dir, c) for c in range(n_chunks)]
     _check_rows(out_dir, parts, targetid)
+
+    def tables(columns=None):
+        return (_read_table(part, columns=columns) for part in parts)
+
+    return {"rows": len(targetid), "paths": _write_catalogue(out_dir, tables, len(targetid), units, provenance)}
+
+
+def combine(out_dir, sources: list[tuple[str, str]], provenance: dict, label: str = "BATCH") -> dict:
+    """One catalogue from the merged catalogues of several runs (e.g. one per night).
+
+    sources: (name, catalogue directory) pairs, in order. The rows are concatenated,
+    each with column ``label`` holding its source's name; a TARGETID found in more
+    than one row overall gets the DUPLICATE_TARGETID bit in ZWARN (a target observed
+    again on a later night). Streams one Parquet row group at a time. Returns
+    {"rows", "paths", "duplicates"}.
+    """
+    from pipeline.zwarning import ZWarn
+
+    if not sources:
+        raise ValueError(f"{out_dir}: no catalogues to combine")
+    paths = [location.join(d, "catalogue.parquet") for _, d in sources]
+    per_source = [_read_table(p, columns=["TARGETID"]).column(0).to_numpy() for p in paths]
+    ids = np.concatenate(per_source)
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    repeated = counts[inverse] > 1
+    bounds = np.cumsum([0] + [len(i) for i in per_source])
+    units = json.loads((_read_schema(paths[0]).metadata or {}).get(b"units", b"{}"))
+
+    def tables(columns=None):
+        wanted = None if columns is None else [c for c in columns if c != label] + ["ZWARN"]
+        for (name, _), path, start in zip(sources, paths, bounds):
+            with location.open_read(path) as f:
+                offset = start
+                for batch in pq.ParquetFile(f).iter_batches(columns=wanted):
+                    table = _flag_rows(pa.Table.from_batches([batch]), repeated[offset:offset + batch.num_rows],
+                                       int(ZWarn.DUPLICATE_TARGETID))
+                    offset += batch.num_rows
+                    if columns is not None and "ZWARN" not in columns:
+                        table = table.drop_columns(["ZWARN"])
+                    if columns is None or label in columns:
+                        table = table.append_column(label, pa.array(np.full(len(table), name)))
+                    yield table
+
+    written = _write_catalogue(out_dir, tables, len(ids), units, provenance)
+    return {"rows": len(ids), "paths": written, "duplicates": int(np.count_nonzero(repeated))}
+
+
+def _flag_rows(table: pa.Table, rows: np.ndarray, bit: int) -> pa.Table:
+    """``table`` with ``bit`` set in ZWARN where ``rows`` (bool, one per row) is True."""
+    zwarn = table["ZWARN"].to_numpy()
+    return table.set_column(table.column_names.index("ZWARN"), "ZWARN", pa.array(np.where(rows, zwarn | bit, zwarn)))
+
+
+def _write_catalogue(out_dir, tables, n_rows: int, units: dict[str, str], provenance: dict) -> list[str]:
+    """catalogue.parquet and catalogue.fits in ``out_dir`` from ``tables(columns=None)``,
+    an iterable of Arrow tables (read again per pass, never held whole)."""
     meta = {b"spectroflow": json.dumps(provenance, default=str).encode(), b"units": json.dumps(units).encode()}
-    schema = _read_schema(parts[0]).with_metadata(meta)
+    schema = next(iter(tables())).schema.with_metadata(meta)
     paths = [location.join(out_dir, "catalogue.parquet"), location.join(out_dir, "catalogue.fits")]
     with location.written(paths[0]) as local, pq.ParquetWriter(local, schema) as writer:
-        for part in parts:
-            writer.write_table(_read_table(part).replace_schema_metadata(meta))
+        for table in tables():
+            writer.write_table(table.replace_schema_metadata(meta))
     with location.written(paths[1]) as local:
-        _write_fits(local, parts, len(targetid), units, provenance)
-    return {"rows": len(targetid), "paths": paths}
+        _write_fits(local, tables, schema, n_rows, units, provenance)
+    return paths
 
 
 def read(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -118,21 +174,19 @@ def _check_rows(out_dir, parts: list[str], targetid: np.ndarray) -> None:
         raise ValueError(f"{out_dir}: the parts hold {offset} rows, not the store's {len(targetid)}")
 
 
-def _write_fits(local: str, parts: list[str], n_rows: int, units: dict[str, str], provenance: dict) -> None:
-    """The FITS catalogue at the local path ``local``, streamed part by part; FITS cannot
-    carry logarithmic (dex) units, so those go into COMMENT cards."""
-    schema = _read_schema(parts[0])
+def _write_fits(local: str, tables, schema: pa.Schema, n_rows: int, units: dict[str, str], provenance: dict) -> None:
+    """The FITS catalogue at the local path ``local``, streamed table by table; FITS
+    cannot carry logarithmic (dex) units, so those go into COMMENT cards."""
     strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     widths = {name: 1 for name in strings}
-    for part in parts:
-        table = _read_table(part, columns=strings)
+    for table in (tables(columns=strings) if strings else ()):
         for name in strings:
             widths[name] = max(widths[name], pc.max(pc.utf8_length(table.column(name))).as_py() or 1)
     fits_units = {k: v for k, v in units.items() if v and not v.startswith("dex")}
     comments = [f"{k} unit: {v}" for k, v in units.items() if v and v.startswith("dex")]
-    header, dtype = fits_stream.template(_numpy(_read_table(parts[0])), fits_units,
+    header, dtype = fits_stream.template(_numpy(next(iter(tables()))), fits_units,
                                          {**_header(provenance), "COMMENT": comments}, widths)
-    fits_stream.write(local, header, dtype, n_rows, (_numpy(_read_table(part)) for part in parts))
+    fits_stream.write(local, header, dtype, n_rows, (_numpy(table) for table in tables()))
 
 
 def _numpy(table: pa.Table) -> dict[str, np.ndarray]:

@@ -42,14 +42,15 @@ def test_every_deployment_names_a_flow_and_parameters_it_takes():
         assert required <= set(deployment.get("parameters", {})), deployment["name"]
         assert deployment["work_pool"]["name"] in {"cpu", "gpu"}
         names.add(flow.name)
-    assert names == {"generate", "train", "ingest", "score", "evaluate", "survey"}
+    assert names == {"generate", "train", "ingest", "nightly", "score", "evaluate", "survey"}
 
 
 def test_training_and_gpu_scoring_go_to_the_gpu_pool_and_nightly_runs_are_scheduled():
     pools = {d["name"]: d["work_pool"]["name"] for d in _deployments()}
-    assert pools["train"] == "gpu" and pools["score-gpu"] == "gpu" and pools["score-nightly"] == "cpu"
+    assert pools["train"] == "gpu" and pools["score-gpu"] == "gpu" and pools["nightly"] == "cpu"
     crons = {d["name"]: [s["cron"] for s in d.get("schedules", [])] for d in _deployments()}
-    assert crons["score-nightly"] == ["0 4 * * *"] and crons["ingest-nightly"] == ["0 2 * * *"]
+    assert crons == {"generate": [], "train": [], "nightly": ["0 3 * * *"], "ingest": [], "score": [],
+                     "score-gpu": [], "evaluate": [], "survey": []}
 
 
 def test_named_clusters_resolve_to_runner_options(site):

@@ -1,7 +1,6 @@
 """End to end: `spectroflow survey` (small) against a real Prefect server, checked
 through the Prefect API and in the Prefect UI with a headless Chromium."""
 
-import asyncio
 import os
 import shutil
 import signal
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from prefect_client import api, artifacts, flow_run, subflow_runs
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,24 +32,6 @@ def survey_run(prefect_api, tmp_path_factory):
     return result, root
 
 
-def _api(coroutine_function):
-    from prefect.client.orchestration import get_client
-
-    async def main():
-        async with get_client() as client:
-            return await coroutine_function(client)
-
-    return asyncio.run(main())
-
-
-def _flow_run(name: str):
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
-
-    runs = _api(lambda c: c.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))))
-    assert len(runs) >= 1, f"no flow run named {name}"
-    return runs[0]
-
-
 def test_survey_cli_prints_the_summary_and_writes_every_product(survey_run):
     result, root = survey_run
     out = result.stdout
@@ -64,29 +46,22 @@ def test_survey_cli_prints_the_summary_and_writes_every_product(survey_run):
 
 
 def test_the_api_shows_the_run_its_subflows_and_artifacts(survey_run):
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter
-    from prefect.client.schemas.filters import FlowRunFilterId, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    parent = _flow_run("survey-run")
+    parent = flow_run("survey-run")
     assert parent.state.is_completed()
-    children = _api(lambda c: c.read_flow_runs(
-        flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id]))))
+    children = subflow_runs(parent.id)
     assert {run.name for run in children} == STAGES
     assert all(run.state.is_completed() for run in children)
     evaluate = next(run for run in children if run.name == "evaluate-run")
-
-    def artifacts(run_id):
-        return _api(lambda c: c.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))))
-
-    found = {a.key: a for a in artifacts(evaluate.id)}
+    found = artifacts(evaluate.id)
     assert {"evaluation-summary", "eval-redshift-by-true-z", "eval-ism-properties", "evaluation-report",
             "eval-figure-0"} <= set(found)
     assert found["eval-figure-0"].type == "image" and found["eval-figure-0"].data.startswith("data:image/png;base64,")
     assert "NMAD" in found["evaluation-summary"].data
-    assert {"survey-stages", "survey-summary"} <= {a.key for a in artifacts(parent.id)}
+    assert {"survey-stages", "survey-summary"} <= set(artifacts(parent.id))
     score = next(run for run in children if run.name == "score-default")
-    task_runs = _api(lambda c: c.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[score.id]))))
+    task_runs = api(lambda c: c.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[score.id]))))
     assert sorted(t.name for t in task_runs if t.name.startswith("chunk-")) == ["chunk-0", "chunk-1"]
 
 
@@ -103,7 +78,7 @@ def test_the_prefect_ui_shows_the_run_completed_in_a_headless_browser(survey_run
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it with apt)")
-    run = _flow_run("survey-run")
+    run = flow_run("survey-run")
     url = f"{prefect_api.removesuffix('/api')}/runs/flow-run/{run.id}"
     common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--window-size=1400,1000"]

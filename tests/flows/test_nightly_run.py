@@ -1,0 +1,65 @@
+"""Which incoming files a nightly run takes, and its ledger (no Prefect)."""
+
+import os
+
+import pytest
+
+from flows import nightly_run
+from flows.nightly_run import NightlyRequest
+
+
+NOW = 1.7e9  # 2023-11-14 22:13:20 UTC
+
+
+def _file(path, text="x", mtime=NOW - 3600.0):
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def _request(tmp_path, **kw):
+    return NightlyRequest((str(tmp_path / "incoming" / "*.fits"),), str(tmp_path / "root"), "model", **kw)
+
+
+def test_new_files_become_a_pending_batch_and_done_ones_are_not_taken_again(tmp_path):
+    (tmp_path / "incoming").mkdir()
+    a, b = _file(tmp_path / "incoming" / "a.fits"), _file(tmp_path / "incoming" / "b.fits")
+    request = _request(tmp_path)
+    batch, settling = nightly_run.begin(request, now=NOW)
+    assert batch["name"] == "20231114T221320Z" and batch["state"] == "pending" and settling == []
+    assert [f["path"] for f in batch["files"]] == [str(a.resolve()), str(b.resolve())]
+    again, _ = nightly_run.begin(request, now=NOW + 60)  # cut off before it finished: the same batch
+    assert again == batch
+    nightly_run.finish(request.root, batch["name"], {"spectra": 2, "quarantined": []})
+    assert nightly_run.begin(request, now=NOW + 120) == (None, [])  # nothing new
+    c = _file(tmp_path / "incoming" / "c.fits")
+    _file(a, "rewritten, longer", mtime=NOW + 600)  # a file made good since: taken again
+    batch2, _ = nightly_run.begin(request, now=NOW + 86400)
+    assert batch2["name"] == "20231115T221320Z"
+    assert sorted(f["path"] for f in batch2["files"]) == sorted([str(a.resolve()), str(c.resolve())])
+    assert [b["name"] for b in nightly_run.read_ledger(request.root)["batches"]] == [batch["name"], batch2["name"]]
+    assert [b["name"] for b in nightly_run.done_batches(request.root)] == [batch["name"]]
+
+
+def test_files_still_being_written_wait_for_the_next_run(tmp_path):
+    (tmp_path / "incoming").mkdir()
+    old = _file(tmp_path / "incoming" / "old.fits")
+    fresh = _file(tmp_path / "incoming" / "fresh.fits", mtime=NOW - 5.0)
+    batch, settling = nightly_run.begin(_request(tmp_path, settle_s=60.0), now=NOW)
+    assert [f["path"] for f in batch["files"]] == [str(old.resolve())]
+    assert settling == [str(fresh.resolve())]
+
+
+def test_no_matching_file_is_no_batch_not_an_error(tmp_path):
+    assert nightly_run.begin(_request(tmp_path)) == (None, [])
+    assert not (tmp_path / "root" / nightly_run.LEDGER).exists()
+
+
+def test_bad_requests_and_a_damaged_ledger_are_named(tmp_path):
+    with pytest.raises(ValueError, match="no incoming"):
+        NightlyRequest((), str(tmp_path), "model")
+    with pytest.raises(ValueError, match="--settle"):
+        NightlyRequest(("x",), str(tmp_path), "model", settle_s=-1)
+    (tmp_path / nightly_run.LEDGER).write_text("{not json")
+    with pytest.raises(ValueError, match="nightly.json is not valid JSON"):
+        nightly_run.read_ledger(str(tmp_path))
