@@ -164,12 +164,12 @@ def _nightly(args) -> int:
     from pipeline.training import read_card
 
     from .ingestion import DEFAULT_CHUNK
-    from .nightly_run import NightlyRequest, read_ledger
+    from .nightly_run import NightlyRequest
 
     request = NightlyRequest(tuple(args.incoming), args.root, weights.resolve(args.model), args.format,
                              args.chunk or DEFAULT_CHUNK, args.settle)
-    read_card(request.model)  # an unreadable model or a damaged ledger fails here, before any server starts
-    read_ledger(request.root)
+    read_card(request.model)  # an unreadable model, root or ledger fails here, before any server starts
+    request.check()
 
     def run():
         from .cluster import cluster_for

@@ -40,6 +40,7 @@ def nightly(incoming: list[str], root: str, model_dir: str, format: str = "auto"
     model in ``model_dir``; returns {"batch", "files", "spectra", "quarantined",
     "settling", "catalogue" (combined rows and paths), "seconds"}."""
     request = NightlyRequest(tuple(incoming), root, model_dir, format, chunk, settle_s)
+    request.check()
     logger, start = get_run_logger(), time.perf_counter()
     batch, settling = nightly_run.begin(request)
     if settling:

@@ -52,6 +52,14 @@ class NightlyRequest:
         if self.chunk < 1:
             raise ValueError(f"--chunk must be at least 1, got {self.chunk}")
 
+    def check(self) -> None:
+        """Fail before any work: a root that cannot be written, a damaged ledger."""
+        root = Path(self.root).absolute()
+        existing = next(p for p in (root, *root.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ValueError(f"cannot write {self.root}: {existing} is not a writable directory")
+        read_ledger(self.root)
+
 
 @dataclass(frozen=True)
 class BatchLayout:

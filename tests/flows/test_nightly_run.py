@@ -60,6 +60,9 @@ def test_bad_requests_and_a_damaged_ledger_are_named(tmp_path):
         NightlyRequest((), str(tmp_path), "model")
     with pytest.raises(ValueError, match="--settle"):
         NightlyRequest(("x",), str(tmp_path), "model", settle_s=-1)
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ValueError, match="a-file is not a writable directory"):
+        NightlyRequest(("x",), str(tmp_path / "a-file" / "root"), "model").check()
     (tmp_path / nightly_run.LEDGER).write_text("{not json")
     with pytest.raises(ValueError, match="nightly.json is not valid JSON"):
-        nightly_run.read_ledger(str(tmp_path))
+        NightlyRequest(("x",), str(tmp_path), "model").check()
