@@ -1,4 +1,5 @@
-"""Predictions for batches of spectra on the CPU (or the model's device), in bfloat16.
+"""Predictions for batches of spectra on the CPU (or the model's device), in bfloat16
+where the device has it natively (``pipeline.precision``), else float32.
 
 The network's activations for 256 rows fit a core's cache; forward passes over 1,024
 rows at once ran ~2-3x slower per spectrum on these CPUs (measured: 334 ms vs 114 ms
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .precision import use_bf16
+
 #: Rows per forward pass (see module doc).
 NET_BATCH = 256
 
@@ -19,7 +22,7 @@ def forward(model, x: torch.Tensor):
     """model(x) computed ``NET_BATCH`` rows at a time on the model's device (CPU or
     CUDA); outputs as one model(x) would give them (a tensor or a tuple of tensors)."""
     x = x.to(next(model.parameters()).device)
-    with torch.inference_mode(), torch.autocast(x.device.type, dtype=torch.bfloat16):
+    with torch.inference_mode(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=use_bf16(x.device)):
         parts = [model(part) for part in x.split(NET_BATCH)]
     if isinstance(parts[0], tuple):
         return tuple(torch.cat(p) for p in zip(*parts))

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .precision import use_bf16
+
 CARD, BEST, LAST = "card.json", "model.pt", "last.pt"
 
 
@@ -60,11 +62,13 @@ def _tensor(a: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).to(device, non_blocking=True)
 
 
-def _autocast(device: torch.device, enabled: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+def _autocast(device: torch.device, enabled: bool | None):
+    """bf16 autocast if ``enabled``; None: where the device has bf16 natively."""
+    return torch.autocast(device.type, dtype=torch.bfloat16,
+                          enabled=use_bf16(device) if enabled is None else enabled)
 
 
-def run_batches(task, model, batches, device, bf16: bool, train_step=None):
+def run_batches(task, model, batches, device, bf16: bool | None, train_step=None):
     """Forward every batch; with ``train_step`` (a callable taking the loss) also
     optimise. Yields (batch, outputs, loss) per batch."""
     for batch in batches:
@@ -79,7 +83,7 @@ def run_batches(task, model, batches, device, bf16: bool, train_step=None):
         yield batch, outputs, float(loss.detach())
 
 
-def evaluate(task, model, batches, device, bf16: bool = True, keep_pz: bool = False) -> dict[str, np.ndarray]:
+def evaluate(task, model, batches, device, bf16: bool | None = None, keep_pz: bool = False) -> dict[str, np.ndarray]:
     """Predictions and truths over ``batches`` (concatenated), plus the mean loss;
     ``keep_pz`` keeps the full p(z) arrays (B x bins) too."""
     model.eval()
@@ -107,7 +111,8 @@ def fit(task, model, train_batches, val_batches, config: TrainConfig, out_dir, c
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
-    bf16 = config.bf16 and device.type == "cpu"  # CUDA runs in fp32 here: same numbers as the card says
+    # CUDA runs in fp32 here; a CPU without native bf16 too (pipeline/precision.py)
+    bf16 = config.bf16 and device.type == "cpu" and use_bf16(device)
     torch.manual_seed(config.seed)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -148,7 +153,7 @@ def fit(task, model, train_batches, val_batches, config: TrainConfig, out_dir, c
     return card
 
 
-def calibrate(task, model, val_batches, device, bf16: bool = True) -> float:
+def calibrate(task, model, val_batches, device, bf16: bool | None = None) -> float:
     """Fit and set ``task.temperature`` on the validation batches (pipeline/calibration.py)."""
     from .calibration import fit_temperature
 
