@@ -17,14 +17,13 @@ from __future__ import annotations
 import os
 
 # Absolute imports: Prefect loads an entrypoint by file path, outside the package.
-from flows.cluster import default_workers, task_runner
+from flows.cluster import default_workers, is_local, task_runner
 from flows.evaluate import evaluate
 from flows.generate import generate as _generate
 from flows.ingest import ingest as _ingest
 from flows.nightly import nightly
 from flows.score import score as _score
 from flows.survey import survey as _survey
-from flows.cluster import is_local
 from flows.train import train as _train
 
 

@@ -15,7 +15,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from storage import catalogue
 from storage.provenance import code_version
 
 from . import nightly_run
@@ -50,10 +49,9 @@ def nightly(incoming: list[str], root: str, model_dir: str, format: str = "auto"
         summary.update(_process(request, batch, cluster, workers or default_workers(), progress_bar))
     else:
         logger.info("no new files")
-    done = [b for b in nightly_run.done_batches(root) if b.get("spectra")]
-    if done and not _combined_holds(root, [b["name"] for b in done]):
+    if not nightly_run.combined_is_current(root):
         summary["catalogue"] = combine_nights.submit(root, model_dir).result()
-        logger.info(f"combined catalogue: {summary['catalogue']['rows']:,} rows from {len(done)} batches")
+        logger.info(f"combined catalogue: {summary['catalogue']['rows']:,} rows")
     summary["seconds"] = time.perf_counter() - start
     _publish(root, summary)
     return summary
@@ -72,22 +70,13 @@ def _process(request: NightlyRequest, batch: dict, cluster, workers: int, progre
     except NothingReadable as err:  # recorded, so the next run does not try the same files again
         logger.warning(f"batch {name}: {err}")
         figures = {"spectra": 0, "quarantined": err.quarantine}
-        nightly_run.finish(request.root, name, figures)
-        return {"batch": name, "files": len(files), **figures}
-    threads = local_threads(workers) if is_local(cluster) else 1
-    scored = score.with_options(task_runner=runner, flow_run_name=f"score-{name}")(
-        paths.store, request.model, paths.catalogue, threads, progress_bar=progress_bar)
-    figures = {"spectra": ingested["spectra"], "quarantined": ingested["quarantined"], "zwarn": scored["zwarn"]}
+    else:
+        threads = local_threads(workers) if is_local(cluster) else 1
+        scored = score.with_options(task_runner=runner, flow_run_name=f"score-{name}")(
+            paths.store, request.model, paths.catalogue, threads, progress_bar=progress_bar)
+        figures = {"spectra": ingested["spectra"], "quarantined": ingested["quarantined"], "zwarn": scored["zwarn"]}
     nightly_run.finish(request.root, name, figures)
     return {"batch": name, "files": len(files), **figures}
-
-
-def _combined_holds(root: str, names: list[str]) -> bool:
-    """True if the combined catalogue was built from exactly these batches."""
-    try:
-        return catalogue.provenance(nightly_run.combined_catalogue(root)).get("batches") == names
-    except (ValueError, OSError):
-        return False
 
 
 def _publish(root: str, summary: dict) -> None:

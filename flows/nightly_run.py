@@ -163,8 +163,24 @@ def done_batches(root: str) -> list[dict]:
     return [b for b in read_ledger(root)["batches"] if b["state"] == DONE]
 
 
+def scored_batches(root: str) -> list[str]:
+    """Names of the finished batches that have a catalogue (any spectra), in order."""
+    return [b["name"] for b in done_batches(root) if b.get("spectra")]
+
+
+def combined_is_current(root: str) -> bool:
+    """True if ``ROOT/catalogue`` holds exactly the scored batches (or there are none)."""
+    names = scored_batches(root)
+    if not names:
+        return True
+    try:
+        return catalogue.provenance(combined_catalogue(root)).get("batches") == names
+    except (ValueError, OSError):  # not built yet
+        return False
+
+
 def combine(root: str, provenance: dict) -> dict:
-    """Rebuild ``ROOT/catalogue`` from the catalogues of every finished batch, in order."""
-    sources = [(b["name"], layout(root, b["name"]).catalogue) for b in done_batches(root)]
-    return catalogue.combine(combined_catalogue(root), sources,
-                             {**provenance, "batches": [name for name, _ in sources]})
+    """Rebuild ``ROOT/catalogue`` from the catalogues of the scored batches, in order."""
+    names = scored_batches(root)
+    sources = [(name, layout(root, name).catalogue) for name in names]
+    return catalogue.combine(combined_catalogue(root), sources, {**provenance, "batches": names})

@@ -111,7 +111,7 @@ def combine(out_dir, sources: list[tuple[str, str]], provenance: dict, label: st
     units = json.loads((_read_schema(paths[0]).metadata or {}).get(b"units", b"{}"))
 
     def tables(columns=None):
-        wanted = None if columns is None else [c for c in columns if c != label] + ["ZWARN"]
+        wanted = None if columns is None else [c for c in columns if c not in (label, "ZWARN")] + ["ZWARN"]
         for (name, _), path, start in zip(sources, paths, bounds):
             with location.open_read(path) as f:
                 offset = start
@@ -139,13 +139,14 @@ def _write_catalogue(out_dir, tables, n_rows: int, units: dict[str, str], proven
     """catalogue.parquet and catalogue.fits in ``out_dir`` from ``tables(columns=None)``,
     an iterable of Arrow tables (read again per pass, never held whole)."""
     meta = {b"spectroflow": json.dumps(provenance, default=str).encode(), b"units": json.dumps(units).encode()}
-    schema = next(iter(tables())).schema.with_metadata(meta)
+    first = next(iter(tables()))
+    schema = first.schema.with_metadata(meta)
     paths = [location.join(out_dir, "catalogue.parquet"), location.join(out_dir, "catalogue.fits")]
     with location.written(paths[0]) as local, pq.ParquetWriter(local, schema) as writer:
         for table in tables():
             writer.write_table(table.replace_schema_metadata(meta))
     with location.written(paths[1]) as local:
-        _write_fits(local, tables, schema, n_rows, units, provenance)
+        _write_fits(local, tables, first, n_rows, units, provenance)
     return paths
 
 
@@ -174,17 +175,18 @@ def _check_rows(out_dir, parts: list[str], targetid: np.ndarray) -> None:
         raise ValueError(f"{out_dir}: the parts hold {offset} rows, not the store's {len(targetid)}")
 
 
-def _write_fits(local: str, tables, schema: pa.Schema, n_rows: int, units: dict[str, str], provenance: dict) -> None:
-    """The FITS catalogue at the local path ``local``, streamed table by table; FITS
-    cannot carry logarithmic (dex) units, so those go into COMMENT cards."""
-    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+def _write_fits(local: str, tables, first: pa.Table, n_rows: int, units: dict[str, str], provenance: dict) -> None:
+    """The FITS catalogue at the local path ``local``, streamed table by table (``first``:
+    the first, for the layout); FITS cannot carry logarithmic (dex) units, so those go
+    into COMMENT cards."""
+    strings = [f.name for f in first.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     widths = {name: 1 for name in strings}
     for table in (tables(columns=strings) if strings else ()):
         for name in strings:
             widths[name] = max(widths[name], pc.max(pc.utf8_length(table.column(name))).as_py() or 1)
     fits_units = {k: v for k, v in units.items() if v and not v.startswith("dex")}
     comments = [f"{k} unit: {v}" for k, v in units.items() if v and v.startswith("dex")]
-    header, dtype = fits_stream.template(_numpy(next(iter(tables()))), fits_units,
+    header, dtype = fits_stream.template(_numpy(first), fits_units,
                                          {**_header(provenance), "COMMENT": comments}, widths)
     fits_stream.write(local, header, dtype, n_rows, (_numpy(table) for table in tables()))
 

@@ -63,6 +63,8 @@ def test_three_nights_of_survey_files(prefect_api, tmp_path):
     assert "1 new file(s), 0 spectra, 1 file(s) quarantined" in fourth.stdout
     assert len(catalogue.read(root / "catalogue", ["TARGETID"])["TARGETID"]) == 7
     assert "no new files" in _nightly(incoming, root).stdout  # the bad file is not retried every night
+    sdss_file(incoming / "spec-102.fits", 102)  # a later night: the empty batch is left out of the combination
+    assert "combined catalogue: 8 rows" in _nightly(incoming, root).stdout
 
     # the second night's run as the UI shows it: its two subflows, its summary and the batches
     ingest = flow_run(f"ingest-{night2}")

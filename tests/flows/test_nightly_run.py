@@ -66,3 +66,13 @@ def test_bad_requests_and_a_damaged_ledger_are_named(tmp_path):
     (tmp_path / nightly_run.LEDGER).write_text("{not json")
     with pytest.raises(ValueError, match="nightly.json is not valid JSON"):
         NightlyRequest(("x",), str(tmp_path), "model").check()
+
+
+def test_a_batch_of_nothing_readable_has_no_catalogue_to_combine(tmp_path):
+    (tmp_path / "incoming").mkdir()
+    _file(tmp_path / "incoming" / "bad.fits")
+    request = _request(tmp_path)
+    batch, _ = nightly_run.begin(request, now=NOW)
+    nightly_run.finish(request.root, batch["name"], {"spectra": 0, "quarantined": [{"path": "bad.fits"}]})
+    assert nightly_run.scored_batches(request.root) == []
+    assert nightly_run.combined_is_current(request.root)  # nothing to build
