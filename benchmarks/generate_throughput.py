@@ -25,8 +25,9 @@ import numcodecs
 import numpy as np
 import torch
 
-from flows.generation import GenerateRequest, fill_chunk, prepare
-from pipeline.simulate import chunk_params, render_batches, simulate_chunk
+from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
+from flows.runtime.malloc import keep_freed_memory
+from pipeline.physics.simulate import chunk_params, render_batches, simulate_chunk
 from storage import store
 
 SAMPLE = 8192  # spectra for the single-process rates
@@ -44,6 +45,7 @@ def one_thread() -> None:
     """As in the flow's workers: one compression thread, one torch thread."""
     numcodecs.blosc.set_nthreads(1)
     torch.set_num_threads(1)
+    keep_freed_memory()
 
 
 def single_process_rates(workdir: Path, chunk: int) -> dict[str, float]:
@@ -118,7 +120,7 @@ def main() -> None:
     print(f"{args.workers} plain processes side by side (no Dask/Prefect): {plain:,.0f}/s each "
           f"({plain / single['store']:.0%} of one alone), {args.workers * plain:,.0f}/s together")
 
-    from flows.server import ensure_server
+    from flows.runtime.server import ensure_server
 
     api = ensure_server()
     from prefect.settings import PREFECT_API_URL, temporary_settings

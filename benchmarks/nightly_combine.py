@@ -3,7 +3,7 @@
     python benchmarks/nightly_combine.py [--nights 30] [--rows 33000] [--chunk 4096]
 
 Writes ``--nights`` nightly catalogues of ``--rows`` rows each (the real column set,
-from ``pipeline.catalogue.rows`` on random predictions; parts of ``--chunk`` rows,
+from ``pipeline.assess.columns.rows`` on random predictions; parts of ``--chunk`` rows,
 merged as ``score`` merges them) under a temporary directory, then times one rebuild
 of the combined Parquet + FITS catalogue, as every nightly run does. Prints rows/s,
 the output size and this process's peak RSS (the rebuild streams one row group at
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import catalogue as columns
+from pipeline.assess import columns
 from storage import catalogue
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import numcodecs
 import psutil
 
-from flows.generation import GenerateRequest, fill_chunk, prepare
-from pipeline import weights
+from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
+from pipeline.learn import weights
 from storage import store
 
 INSTRUMENTS = "deimos,sdss,desi"
@@ -90,9 +90,9 @@ class MemorySampler:
 
 
 def score(store_path: str, model: str, workers: int) -> None:
+    from flows.jobs.score import ScoreRequest
     from flows.score import run_score
-    from flows.scoring import ScoreRequest
-    from pipeline.weights import resolve
+    from pipeline.learn.weights import resolve
 
     n, _ = store.layout(store_path)
     out = tempfile.mkdtemp(prefix="catalogue-")
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--also", type=int, default=None, help="also score a store of this many spectra")
     args = parser.parse_args()
-    from flows.server import ensure_server
+    from flows.runtime.server import ensure_server
 
     ensure_server(log=print)
     for n, path in ([(args.also, f"{args.store.removesuffix('.zarr')}-{args.also}.zarr")] if args.also else []) + [

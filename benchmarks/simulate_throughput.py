@@ -13,8 +13,9 @@ import time
 
 import numpy as np
 
-from pipeline.instruments import get_instrument
-from pipeline.simulate import simulate_chunk
+from flows.runtime.malloc import keep_freed_memory
+from pipeline.physics.instruments import get_instrument
+from pipeline.physics.simulate import simulate_chunk
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--instrument", default="deimos")
     args = parser.parse_args()
     instrument = get_instrument(args.instrument)
+    keep_freed_memory()  # as the generate flow's workers do
     start = time.perf_counter()
     simulate_chunk(0, 8, seed=0, preset=args.preset, instrument=instrument)
     warm = time.perf_counter() - start

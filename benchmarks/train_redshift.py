@@ -19,14 +19,15 @@ import numpy as np
 import torch
 import zarr
 
-from flows.training_run import TrainRequest, run_training
-from pipeline import inference, metrics
-from pipeline.instruments import DEIMOS
-from pipeline.networks import build_from_card, task_from_card
-from pipeline.networks.macs import count_macs
-from pipeline.priors import draw
-from pipeline.simulate import SimulationConfig, simulate
-from pipeline.training import evaluate, load_model
+from flows.jobs.train import TrainRequest, run_training
+from pipeline.assess import metrics
+from pipeline.learn import inference
+from pipeline.learn.networks import build_from_card, task_from_card
+from pipeline.learn.networks.macs import count_macs
+from pipeline.learn.training import evaluate, load_model
+from pipeline.physics.instruments import DEIMOS
+from pipeline.physics.priors import draw
+from pipeline.physics.simulate import SimulationConfig, simulate
 from storage.loader import StoreBatches
 
 #: The thesis's test-set figures (its §4.1; quoted in the project's issue 4).

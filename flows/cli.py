@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from pipeline import weights
+from pipeline.learn import weights
 
 
 def _check_writable(path: str) -> None:
@@ -21,9 +21,9 @@ def _simulate(args) -> int:
     _check_writable(args.out)
     if args.n < 1:
         raise ValueError("--n must be at least 1")
-    from pipeline.instruments import get_instrument
-    from pipeline.plotting import plot_spectra
-    from pipeline.simulate import simulate_chunk
+    from pipeline.assess.plotting import plot_spectra
+    from pipeline.physics.instruments import get_instrument
+    from pipeline.physics.simulate import simulate_chunk
 
     start = time.perf_counter()
     spectra = simulate_chunk(0, args.n, args.seed, args.preset, get_instrument(args.instrument))
@@ -39,7 +39,7 @@ def _simulate(args) -> int:
 def _with_prefect(banner: str, run, on_interrupt: str):
     """Start or find the Prefect server, print its URL and ``banner``, then call
     ``run()`` reporting to it. Returns its result, or None after Ctrl-C."""
-    from .server import ensure_server, ui_url
+    from flows.runtime.server import ensure_server, ui_url
 
     api = ensure_server()
     print(f"Prefect UI: {ui_url(api)}  ({banner})")
@@ -54,7 +54,7 @@ def _with_prefect(banner: str, run, on_interrupt: str):
 
 
 def _generate(args) -> int:
-    from .generation import DEFAULT_CHUNK, GenerateRequest, check
+    from flows.jobs.generate import DEFAULT_CHUNK, GenerateRequest, check
 
     chunk = args.chunk or DEFAULT_CHUNK
     request = GenerateRequest(args.out, args.n, chunk, args.seed, args.preset, args.instrument, args.kind)
@@ -65,8 +65,8 @@ def _generate(args) -> int:
         return 0
 
     def run():  # imports Prefect only once the server's settings are in the environment
-        from .cluster import cluster_for
-        from .generate import run_generate
+        from flows.generate import run_generate
+        from flows.runtime.cluster import cluster_for
 
         with cluster_for(args.cluster, args.workers) as cluster:
             return run_generate(request, overwrite=args.overwrite, cluster=cluster, workers=args.workers)
@@ -89,14 +89,14 @@ def _summary_line(s: dict) -> str:
 
 
 def _train(args) -> int:
-    from .training_run import TrainRequest
+    from flows.jobs.train import TrainRequest
 
     request = TrainRequest(args.store, args.model, args.out or f"models/{args.model}", args.max_minutes,
                            args.device, args.epochs, args.batch_size, args.seed, args.limit)
     request.check()  # before any server starts
 
     def run():
-        from .train import train
+        from flows.train import train
 
         return train(**{k: v for k, v in vars(request).items() if k != "extra"})
 
@@ -111,7 +111,7 @@ def _train(args) -> int:
 
 
 def _ingest(args) -> int:
-    from .ingestion import DEFAULT_CHUNK, IngestRequest, check
+    from flows.jobs.ingest import DEFAULT_CHUNK, IngestRequest, check
 
     request = IngestRequest(tuple(args.files), args.out, args.format, args.chunk or DEFAULT_CHUNK)
     if check(request, args.overwrite) == "complete":
@@ -119,8 +119,8 @@ def _ingest(args) -> int:
         return 0
 
     def run():
-        from .cluster import cluster_for
-        from .ingest import run_ingest
+        from flows.ingest import run_ingest
+        from flows.runtime.cluster import cluster_for
 
         with cluster_for(args.cluster, args.workers) as cluster:
             return run_ingest(request, overwrite=args.overwrite, cluster=cluster, workers=args.workers)
@@ -137,14 +137,14 @@ def _ingest(args) -> int:
 
 
 def _score(args) -> int:
-    from .scoring import ScoreRequest
+    from flows.jobs.score import ScoreRequest
 
     request = ScoreRequest(args.store, weights.resolve(args.model), args.out)
     request.check()
 
     def run():
-        from .cluster import cluster_for, is_local
-        from .score import local_threads, run_score
+        from flows.runtime.cluster import cluster_for, is_local
+        from flows.score import local_threads, run_score
 
         threads = local_threads(args.workers) if is_local(args.cluster) else 1
         with cluster_for(args.cluster, args.workers) as cluster:
@@ -161,10 +161,9 @@ def _score(args) -> int:
 
 
 def _nightly(args) -> int:
-    from pipeline.training import read_card
-
-    from .ingestion import DEFAULT_CHUNK
-    from .nightly_run import NightlyRequest
+    from flows.jobs.ingest import DEFAULT_CHUNK
+    from flows.jobs.nightly import NightlyRequest
+    from pipeline.learn.training import read_card
 
     request = NightlyRequest(tuple(args.incoming), args.root, weights.resolve(args.model), args.format,
                              args.chunk or DEFAULT_CHUNK, args.settle)
@@ -172,8 +171,8 @@ def _nightly(args) -> int:
     request.check()
 
     def run():
-        from .cluster import cluster_for
-        from .nightly import nightly
+        from flows.nightly import nightly
+        from flows.runtime.cluster import cluster_for
 
         with cluster_for(args.cluster, args.workers) as cluster:
             return nightly(list(request.incoming), request.root, request.model, request.format, request.chunk,
@@ -203,12 +202,12 @@ def nightly_summary(s: dict) -> str:
 
 
 def _evaluate(args) -> int:
-    from .evaluation import EvaluateRequest
+    from flows.jobs.evaluate import EvaluateRequest
 
     request = EvaluateRequest(args.catalogue, args.store, args.model, args.out).resolved()
 
     def run():
-        from .evaluate import run_evaluate
+        from flows.evaluate import run_evaluate
 
         return run_evaluate(request)
 
@@ -223,16 +222,16 @@ def _evaluate(args) -> int:
 
 
 def _survey(args) -> int:
-    from .survey_run import SurveyRequest
+    from flows.jobs.survey import SurveyRequest
 
     request = SurveyRequest(args.dir, args.train_n, args.survey_n, args.train_minutes, args.chunk or 8192,
                             args.seed, args.fresh)
     request.check()  # before any server or worker starts
 
     def run():
-        from .cluster import cluster_for, is_local
-        from .score import local_threads
-        from .survey import survey
+        from flows.runtime.cluster import cluster_for, is_local
+        from flows.score import local_threads
+        from flows.survey import survey
 
         threads = local_threads(args.workers) if is_local(args.cluster) else 1
         with cluster_for(args.cluster, args.workers) as cluster:
@@ -251,9 +250,8 @@ def _survey(args) -> int:
 
 def survey_summary(s: dict, seconds: float) -> str:
     """The printed summary of a survey run: figures, ZWARN counts, stage rates, products."""
-    from pipeline.metrics import format_table
-
-    from .survey_run import stage_rates
+    from flows.jobs.survey import stage_rates
+    from pipeline.assess.metrics import format_table
 
     ev, card = s["evaluate"], s["train"]
     warnings = ", ".join(f"{k} {v:,}" for k, v in s["score"]["zwarn"].items())
@@ -283,7 +281,7 @@ def _verify(args) -> int:
 
 
 def _server(args) -> int:
-    from .server import ensure_server, ui_url
+    from flows.runtime.server import ensure_server, ui_url
 
     print(f"Prefect UI: {ui_url(ensure_server())}")
     return 0

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 
-# Absolute imports: Prefect loads an entrypoint by file path, outside the package.
-from flows.cluster import default_workers, is_local, task_runner
 from flows.evaluate import evaluate
 from flows.generate import generate as _generate
 from flows.ingest import ingest as _ingest
 from flows.nightly import nightly
+
+# Absolute imports: Prefect loads an entrypoint by file path, outside the package.
+from flows.runtime.cluster import default_workers, is_local, task_runner
 from flows.score import score as _score
 from flows.survey import survey as _survey
 from flows.train import train as _train

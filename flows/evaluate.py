@@ -13,13 +13,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
-                               create_table_artifact)
+from prefect.artifacts import (
+    create_image_artifact,
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 
-from pipeline import report as reports
-
-from .evaluation import EvaluateRequest, build_report, draw_figures, load, pit_values
+from flows.jobs.evaluate import EvaluateRequest, build_report, draw_figures, load, pit_values
+from pipeline.assess import report as reports
 
 
 @task(name="pit-sample", cache_policy=NO_CACHE, persist_result=False)

@@ -15,11 +15,10 @@ import time
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.jobs.generate import DEFAULT_CHUNK, GenerateRequest, check, fill_chunk, prepare
+from flows.runtime.cluster import task_runner
+from flows.runtime.progress import Progress, collect
 from storage import store
-
-from .cluster import task_runner
-from .generation import DEFAULT_CHUNK, GenerateRequest, check, fill_chunk, prepare
-from .progress import Progress, collect
 
 
 @task(name="generate-chunk", task_run_name="chunk-{index}", cache_policy=NO_CACHE, persist_result=False)
@@ -73,7 +72,7 @@ def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset
 def run_generate(request: GenerateRequest, *, overwrite: bool = False, cluster: str | None = None,
                  workers: int = 2, progress_bar: bool = True) -> dict:
     """Check ``request`` (fails before anything starts), then run the flow on a Dask
-    cluster (``flows.cluster``). A complete store is left alone unless ``overwrite``."""
+    cluster (``flows.runtime.cluster``). A complete store is left alone unless ``overwrite``."""
     action = check(request, overwrite)
     if action == "complete":
         return {"store": request.out, "n": request.n, "chunks": request.n_chunks, "written_chunks": 0,

@@ -13,11 +13,10 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.jobs.ingest import DEFAULT_CHUNK, IngestRequest, check, fill_chunk, index_files, prepare
+from flows.runtime.cluster import task_runner
+from flows.runtime.progress import Progress, collect
 from storage import store
-
-from .cluster import task_runner
-from .ingestion import DEFAULT_CHUNK, IngestRequest, check, fill_chunk, index_files, prepare
-from .progress import Progress, collect
 
 #: Files per index task: opening a FITS file costs milliseconds, a task ~0.2 s.
 INDEX_BATCH = 256
@@ -49,7 +48,7 @@ def ingest(files: list[str], out: str, format: str = "auto", chunk: int = DEFAUL
     start = time.perf_counter()
     results, failed = collect({ingest_chunk.submit(out, i): i for i in todo}, progress)
     rows = sum(r["rows"] for r in results)
-    from .ingestion import quarantine
+    from flows.jobs.ingest import quarantine
 
     summary = {"store": out, "spectra": n, "written_spectra": rows, "chunks": store.n_chunks(n, size),
                "quarantined": quarantine(out), "seconds": time.perf_counter() - start, "failed": failed}

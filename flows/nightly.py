@@ -2,7 +2,7 @@
 
 One parent run per night with two subflows, ``ingest-NAME`` and ``score-NAME``, on one
 Dask task runner, then a task that rebuilds the survey's combined catalogue. Which
-files are new, the batch names and the ledger are in ``flows.nightly_run``. A run with
+files are new, the batch names and the ledger are in ``flows.jobs.nightly``. A run with
 no new files ends at once (and says which files are still settling); a run that was
 cut off is finished by the next.
 """
@@ -15,20 +15,18 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.ingest import ingest
+from flows.jobs.ingest import DEFAULT_CHUNK, NothingReadable
+from flows.jobs.nightly import NightlyRequest, begin, combine, combined_is_current, finish, layout, read_ledger
+from flows.jobs.score import model_id
+from flows.runtime.cluster import default_workers, is_local, task_runner
+from flows.score import local_threads, score
 from storage.provenance import code_version
-
-from . import nightly_run
-from .cluster import default_workers, is_local, task_runner
-from .ingest import ingest
-from .ingestion import DEFAULT_CHUNK, NothingReadable
-from .nightly_run import NightlyRequest
-from .score import local_threads, score
-from .scoring import model_id
 
 
 @task(name="combine-catalogue", cache_policy=NO_CACHE, persist_result=False)
 def combine_nights(root: str, model_dir: str) -> dict:
-    return nightly_run.combine(root, {"model_id": model_id(model_dir), "code_version": code_version()})
+    return combine(root, {"model_id": model_id(model_dir), "code_version": code_version()})
 
 
 @flow(name="nightly", flow_run_name="nightly-{root_name}", persist_result=False)
@@ -41,7 +39,7 @@ def nightly(incoming: list[str], root: str, model_dir: str, format: str = "auto"
     request = NightlyRequest(tuple(incoming), root, model_dir, format, chunk, settle_s)
     request.check()
     logger, start = get_run_logger(), time.perf_counter()
-    batch, settling = nightly_run.begin(request)
+    batch, settling = begin(request)
     if settling:
         logger.info(f"{len(settling)} file(s) modified in the last {settle_s:g} s wait for the next run")
     summary = {"batch": None, "files": 0, "spectra": 0, "quarantined": [], "settling": settling}
@@ -49,7 +47,7 @@ def nightly(incoming: list[str], root: str, model_dir: str, format: str = "auto"
         summary.update(_process(request, batch, cluster, workers or default_workers(), progress_bar))
     else:
         logger.info("no new files")
-    if not nightly_run.combined_is_current(root):
+    if not combined_is_current(root):
         summary["catalogue"] = combine_nights.submit(root, model_dir).result()
         logger.info(f"combined catalogue: {summary['catalogue']['rows']:,} rows")
     summary["seconds"] = time.perf_counter() - start
@@ -60,7 +58,7 @@ def nightly(incoming: list[str], root: str, model_dir: str, format: str = "auto"
 def _process(request: NightlyRequest, batch: dict, cluster, workers: int, progress_bar: bool) -> dict:
     """Ingest and score one batch, then record it done; returns its figures."""
     logger, name = get_run_logger(), batch["name"]
-    paths = nightly_run.layout(request.root, name)
+    paths = layout(request.root, name)
     files = [f["path"] for f in batch["files"]]
     logger.info(f"batch {name}: {len(files)} new file(s)")
     runner = task_runner(cluster, workers)
@@ -75,14 +73,14 @@ def _process(request: NightlyRequest, batch: dict, cluster, workers: int, progre
         scored = score.with_options(task_runner=runner, flow_run_name=f"score-{name}")(
             paths.store, request.model, paths.catalogue, threads, progress_bar=progress_bar)
         figures = {"spectra": ingested["spectra"], "quarantined": ingested["quarantined"], "zwarn": scored["zwarn"]}
-    nightly_run.finish(request.root, name, figures)
+    finish(request.root, name, figures)
     return {"batch": name, "files": len(files), **figures}
 
 
 def _publish(root: str, summary: dict) -> None:
     rows = [{"batch": b["name"], "files": len(b["files"]), "spectra": b.get("spectra", 0),
              "quarantined": len(b.get("quarantined", [])), "state": b["state"]}
-            for b in nightly_run.read_ledger(root)["batches"]]
+            for b in read_ledger(root)["batches"]]
     create_table_artifact(rows, key="nightly-batches", description="every batch of survey files processed")
     lines = [f"# nightly run: batch {summary['batch'] or '(none: no new files)'}", "",
              f"- new files: {summary['files']}, spectra: {summary['spectra']:,}, "

@@ -3,7 +3,7 @@
 Each task writes one catalogue part (Parquet, atomic rename); parts already there
 are skipped, so a rerun after an interruption scores only what is missing; a final
 task merges the parts into catalogue.parquet and catalogue.fits. The model is
-loaded once per worker process (``flows.scoring``).
+loaded once per worker process (``flows.jobs.score``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.zwarning import describe
+from flows.jobs.score import ScoreRequest, merge, model_id, score_chunk
+from flows.runtime.cluster import gpu_annotation, is_local, task_runner
+from flows.runtime.progress import Progress, collect
+from pipeline.assess.zwarning import describe
 from storage import catalogue, store
-
-from .cluster import gpu_annotation, is_local, task_runner
-from .progress import Progress, collect
-from .scoring import ScoreRequest, merge, model_id, score_chunk
 
 
 @task(name="score-chunk", task_run_name="chunk-{index}", tags=["gpu"], cache_policy=NO_CACHE, persist_result=False)

@@ -18,14 +18,15 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from .cluster import is_local, task_runner
-from .evaluate import evaluate
-from .generate import generate
-from .generation import DEFAULT_CHUNK, GenerateRequest
-from .score import local_threads, score
-from .survey_run import SurveyLayout, SurveyRequest, stage_rates
-from .train import train
-from .training_run import finished
+from flows.evaluate import evaluate
+from flows.generate import generate
+from flows.jobs.generate import DEFAULT_CHUNK, GenerateRequest
+from flows.jobs.survey import SurveyLayout, SurveyRequest, stage_rates
+from flows.jobs.train import finished
+from flows.runtime.cluster import is_local, task_runner
+from flows.score import local_threads, score
+from flows.train import train
+
 
 def _clear(request: SurveyRequest) -> None:
     """Remove the model and catalogue of an earlier run (``fresh``; stores are overwritten)."""
@@ -37,7 +38,7 @@ def _clear(request: SurveyRequest) -> None:
 def survey(root: str = "data/demo", train_n: int = 65_536, survey_n: int = 32_768, train_minutes: float = 10.0,
            chunk: int = DEFAULT_CHUNK, seed: int = 1, fresh: bool = False, cluster: str | None = None,
            workers: int = 2, threads: int | None = None, progress_bar: bool = True, root_name: str = "demo") -> dict:
-    """Run every stage into ``root`` on ``cluster`` (``flows.cluster``; ``threads``: torch
+    """Run every stage into ``root`` on ``cluster`` (``flows.runtime.cluster``; ``threads``: torch
     threads per scoring task); returns {stage: its summary, "seconds": {stage: s}, "layout"}."""
     request = SurveyRequest(root, train_n, survey_n, train_minutes, chunk, seed, fresh)
     request.check()
@@ -77,7 +78,7 @@ def survey(root: str = "data/demo", train_n: int = 65_536, survey_n: int = 32_76
 
 
 def _read_card(model_dir: str) -> dict:
-    from pipeline.training import read_card
+    from pipeline.learn.training import read_card
 
     return {**read_card(model_dir), "reused": True}
 

@@ -13,8 +13,8 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from .cluster import gpu_annotation
-from .training_run import TrainRequest, run_training
+from flows.jobs.train import TrainRequest, run_training
+from flows.runtime.cluster import gpu_annotation
 
 
 @task(name="fit-network", tags=["gpu"], cache_policy=NO_CACHE, persist_result=False)

@@ -10,7 +10,6 @@ in the header).
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import fits_stream, location
+from storage import fits_stream, location
 
 PARTS = "parts"
 #: What the parts were made from (model and input store), next to them.
@@ -98,7 +97,7 @@ def combine(out_dir, sources: list[tuple[str, str]], provenance: dict, label: st
     again on a later night). Streams one Parquet row group at a time. Returns
     {"rows", "paths", "duplicates"}.
     """
-    from pipeline.zwarning import ZWarn
+    from pipeline.assess.zwarning import ZWarn
 
     if not sources:
         raise ValueError(f"{out_dir}: no catalogues to combine")

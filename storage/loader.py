@@ -4,7 +4,7 @@ Reading: a chunk (thousands of spectra) is read from Zarr at once, never one
 spectrum at a time, and kept compact (float16 model flux) until a batch is made.
 Order: chunks are shuffled every epoch, and rows are shuffled within a buffer of
 ``buffer_chunks`` chunks. Noise: each batch's flux is the stored model plus a noise
-draw from the stored noise model (``pipeline.simulate.observe``): a new draw every
+draw from the stored noise model (``pipeline.physics.simulate.observe``): a new draw every
 epoch for training (noise injection regularises), the same draw every epoch for
 validation and test (comparable scores). A background thread prepares the next
 batches while the model trains (numpy releases the GIL on the big array work).
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import zarr
 
-from pipeline.simulate import observe
-
-from . import store, training
+from pipeline.physics.simulate import observe
+from storage import store, training_store
 
 SPLITS = {"train": (0.0, 0.70), "val": (0.70, 0.85), "test": (0.85, 1.0)}
 #: Labels a batch carries (the network targets) besides z.
@@ -161,9 +160,9 @@ class StoreBatches:
         return {k: np.concatenate([p[k] for p in parts]) for k in names}
 
     def _materialise(self, rows: dict, rng: np.random.Generator) -> Batch:
-        model = training.model_flux(rows)
-        covered = training.covered(rows)
-        noise = training.noise_model(rows, self.sky, self.object)
+        model = training_store.model_flux(rows)
+        covered = training_store.covered(rows)
+        noise = training_store.noise_model(rows, self.sky, self.object)
         seed = rng.integers(2**63) if self.training else [self.seed, int(rows["targetid"][0]), 11]
         flux, ivar = observe(model, noise, covered, seed)
         labels = {name: rows[name].astype(np.float32) for name in self.label_names}

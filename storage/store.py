@@ -35,7 +35,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
-from . import location
+from storage import location
 
 SPECTRUM, PIXEL, CHUNK = "spectrum", "pixel", "chunk"
 COMPLETE, CHECKSUM = "chunk_complete", "chunk_checksum"

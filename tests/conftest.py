@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="session")
 def small_training_store(tmp_path_factory):
     """A complete thesis-preset training store: 1,536 spectra in 3 chunks (~3 s)."""
-    from flows.generation import GenerateRequest, fill_chunk, prepare
+    from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
 
     path = tmp_path_factory.mktemp("stores") / "small.zarr"
     request = GenerateRequest(str(path), n=1536, chunk=512, seed=21, preset="thesis")
@@ -33,7 +33,7 @@ def prefect_api(tmp_path_factory):
 
     Exported as PREFECT_API_URL so Dask workers and CLI subprocesses report to it.
     """
-    from flows.server import start_server
+    from flows.runtime.server import start_server
 
     saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL")}
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))

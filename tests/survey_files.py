@@ -48,7 +48,7 @@ TABLE_AIR = np.arange(3700.0, 9500.0, 1.0)
 def simulated(n, instrument, seed, snr=30.0):
     """(z (n,), model-grid wavelength (P,), flux, ivar (n, P)) of ``n`` default-prior
     spectra observed with ``instrument`` at median S/N ``snr``."""
-    from pipeline.simulate import chunk_params, simulate
+    from pipeline.physics.simulate import chunk_params, simulate
 
     params, config = chunk_params(0, n, seed, "default", _instrument(instrument))
     params = {**params, "snr": np.full(n, snr)}
@@ -57,13 +57,13 @@ def simulated(n, instrument, seed, snr=30.0):
 
 
 def _instrument(name):
-    from pipeline.instruments import get_instrument
+    from pipeline.physics.instruments import get_instrument
 
     return get_instrument(name)
 
 
 def _onto(wavelength, flux, ivar, centres):
-    from pipeline.resample import edges_from_centres, resample
+    from pipeline.sampling.resample import edges_from_centres, resample
 
     return resample(wavelength, flux, ivar, edges_from_centres(centres))
 
@@ -93,7 +93,7 @@ def table_files(directory, first_id, wavelength, flux, ivar):
     astropy units on every column (the reader must convert all three)."""
     from astropy import units as u
 
-    from pipeline.airvac import air_to_vacuum
+    from pipeline.physics.airvac import air_to_vacuum
 
     f, i = _onto(wavelength, flux, ivar, air_to_vacuum(TABLE_AIR))
     err = np.where(i > 0, 1.0 / np.sqrt(np.where(i > 0, i, 1.0)), np.inf)

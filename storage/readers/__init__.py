@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from astropy.io import fits
 
-from . import desi, sdss, table
-from .base import Arm, RawSpectra, ReaderError
+from storage.readers import desi, sdss, table
+from storage.readers.base import Arm, RawSpectra, ReaderError
 
 #: Format name -> reader module (``matches(hdus)``, ``read(path, hdus)``), in
 #: detection order: the most specific first.

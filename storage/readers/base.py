@@ -3,7 +3,7 @@
 A reader turns one file into ``RawSpectra``: one or more arms (each on its own
 wavelength grid, vacuum Å) of flux density in 1e-17 erg/s/cm2/Å with inverse
 variance, one TARGETID per spectrum, and where each came from. Resampling onto
-the model grid is science and happens in ``pipeline.resample``.
+the model grid is science and happens in ``pipeline.sampling.resample``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from .base import Arm, RawSpectra, ReaderError
+from storage.readers.base import Arm, RawSpectra, ReaderError
 
 FORMAT = "desi"
 ARMS = ("B", "R", "Z")

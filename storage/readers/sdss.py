@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from .base import Arm, RawSpectra, ReaderError
+from storage.readers.base import Arm, RawSpectra, ReaderError
 
 FORMAT = "sdss"
 

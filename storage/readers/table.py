@@ -20,9 +20,8 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from pipeline.airvac import air_to_vacuum
-
-from .base import Arm, RawSpectra, ReaderError
+from pipeline.physics.airvac import air_to_vacuum
+from storage.readers.base import Arm, RawSpectra, ReaderError
 
 FORMAT = "table"
 FLUX_UNIT = 1e-17 * u.erg / u.s / u.cm**2 / u.AA

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.malloc import ENVIRONMENT
+from flows.runtime.malloc import ENVIRONMENT
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ def test_score_chunks_go_to_a_worker_that_advertises_a_gpu(products, cluster):
     of a train flow on this cluster, run there."""
     from distributed import Client
 
-    from flows.cluster import task_runner
+    from flows.runtime.cluster import task_runner
     from flows.train import train
 
     root, _ = products

@@ -54,7 +54,7 @@ def test_training_and_gpu_scoring_go_to_the_gpu_pool_and_nightly_runs_are_schedu
 
 
 def test_named_clusters_resolve_to_runner_options(site):
-    from flows.cluster import named_clusters, task_runner_options
+    from flows.runtime.cluster import named_clusters, task_runner_options
 
     assert {"address", "slurm", "slurm-gpu", "kubernetes", "kubernetes-gpu"} <= set(named_clusters())
     assert task_runner_options("address", 2) == {"address": "tcp://127.0.0.1:8786"}
@@ -65,7 +65,7 @@ def test_named_clusters_resolve_to_runner_options(site):
 
 
 def test_a_named_cluster_says_which_variables_to_set(monkeypatch):
-    from flows.cluster import task_runner_options
+    from flows.runtime.cluster import task_runner_options
 
     monkeypatch.delenv("SPECTROFLOW_SCHEDULER_ADDRESS", raising=False)
     with pytest.raises(ValueError, match="cluster 'address'.*set SPECTROFLOW_SCHEDULER_ADDRESS"):
@@ -78,7 +78,7 @@ def test_a_named_cluster_says_which_variables_to_set(monkeypatch):
 def test_slurm_specs_construct_their_cluster_and_job_script_without_submitting(site, name, gpu):
     from dask_jobqueue import SLURMCluster
 
-    from flows.cluster import named_clusters
+    from flows.runtime.cluster import named_clusters
 
     kwargs = named_clusters()[name]["kwargs"]
     cluster = SLURMCluster(**kwargs, scheduler_options={"host": "127.0.0.1"})
@@ -94,7 +94,7 @@ def test_slurm_specs_construct_their_cluster_and_job_script_without_submitting(s
 def test_kubernetes_specs_construct_their_cluster_spec_without_submitting(site, name, gpu):
     from dask_kubernetes.operator import make_cluster_spec
 
-    from flows.cluster import named_clusters
+    from flows.runtime.cluster import named_clusters
 
     kwargs = named_clusters()[name]["kwargs"]
     spec = make_cluster_spec(**kwargs)

@@ -5,12 +5,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from astropy.io import fits
-
-from flows.ingestion import IngestRequest, fill_chunk, index_files, prepare, quarantine
-from flows.scoring import ScoreRequest, merge, score_chunk
-from pipeline.zwarning import ZWarn
-from storage import store
 from survey_files import FLUX, IVAR, WAVE, desi_file, sdss_file
+
+from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare, quarantine
+from flows.jobs.score import ScoreRequest, merge, score_chunk
+from pipeline.assess.zwarning import ZWarn
+from storage import store
 
 N = WAVE.size
 #: Spectrum cases: name -> (file keyword arguments, ZWARN bits the row must carry).

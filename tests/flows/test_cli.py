@@ -33,7 +33,7 @@ def test_generate_refuses_bad_configuration_before_starting_anything(tmp_path):
 
 
 def test_generate_refuses_a_store_made_differently_and_leaves_complete_ones_alone(tmp_path):
-    from flows.generation import GenerateRequest, fill_chunk, prepare
+    from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
 
     path = tmp_path / "s.zarr"
     for index in prepare(GenerateRequest(str(path), n=40, chunk=20, seed=3)):
@@ -46,7 +46,7 @@ def test_generate_refuses_a_store_made_differently_and_leaves_complete_ones_alon
 
 
 def test_verify_reports_a_store(tmp_path):
-    from flows.generation import GenerateRequest, prepare
+    from flows.jobs.generate import GenerateRequest, prepare
 
     path = tmp_path / "s.zarr"
     prepare(GenerateRequest(str(path), n=40, chunk=20, seed=3))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.generation import GenerateRequest
+from flows.jobs.generate import GenerateRequest
 from storage import store
 
 pytestmark = pytest.mark.slow

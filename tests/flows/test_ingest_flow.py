@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from flows.ingestion import quarantine
-from storage import store
 from survey_files import desi_file, sdss_file
+
+from flows.jobs.ingest import quarantine
+from storage import store
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

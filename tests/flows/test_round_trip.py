@@ -4,13 +4,13 @@ DESI and table FITS files (astropy), ingested, scored with the shipped model."""
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
-from flows.ingestion import IngestRequest, fill_chunk, index_files, prepare
-from flows.scoring import ScoreRequest, merge, score_chunk
-from pipeline.weights import shipped_dir
-from pipeline.zwarning import ZWarn
-from storage import store
 from survey_files import desi_coadd, sdss_files, simulated, table_files
+
+from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare
+from flows.jobs.score import ScoreRequest, merge, score_chunk
+from pipeline.assess.zwarning import ZWarn
+from pipeline.learn.weights import shipped_dir
+from storage import store
 
 N = 16  # spectra per format
 #: Bits that say the input itself is unusable (none expected for these spectra).

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from flows.ingestion import IngestRequest, fill_chunk, index_files, prepare
-from flows.training_run import TrainRequest, run_training
 from survey_files import desi_file, sdss_file
+
+from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare
+from flows.jobs.train import TrainRequest, run_training
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.networks import build_from_card
-from pipeline.training import load_model
+from pipeline.learn.networks import build_from_card
+from pipeline.learn.training import load_model
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

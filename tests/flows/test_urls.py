@@ -3,10 +3,10 @@ generate a survey store, score it, merge and evaluate, with no local path involv
 
 import numpy as np
 
-from flows.evaluation import EvaluateRequest, load
-from flows.generation import GenerateRequest, check, fill_chunk, prepare
-from flows.scoring import ScoreRequest, merge, score_chunk
-from pipeline import weights
+from flows.jobs.evaluate import EvaluateRequest, load
+from flows.jobs.generate import GenerateRequest, check, fill_chunk, prepare
+from flows.jobs.score import ScoreRequest, merge, score_chunk
+from pipeline.learn import weights
 from storage import catalogue, store
 
 
@@ -36,7 +36,7 @@ def test_a_survey_store_and_its_catalogue_at_urls(tmp_path):
 
 
 def test_training_from_a_store_at_a_url(tmp_path):
-    from flows.training_run import TrainRequest, run_training
+    from flows.jobs.train import TrainRequest, run_training
 
     url = f"memory://spectroflow-{tmp_path.name}/train.zarr"
     request = GenerateRequest(url, n=256, chunk=128, seed=2)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.params import COLUMNS
+from pipeline.physics.params import COLUMNS
 
 
 def make_params(n=1, **overrides):

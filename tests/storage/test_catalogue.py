@@ -39,7 +39,7 @@ def _night(out, targetids, zwarn, units):
 def test_nightly_catalogues_combine_with_their_night_and_repeated_targets_flagged(tmp_path):
     from astropy.table import Table
 
-    from pipeline.zwarning import ZWarn
+    from pipeline.assess.zwarning import ZWarn
 
     units = {"TARGETID": "", "Z": "", "ZWARN": "", "MODEL_ID": ""}
     first = _night(tmp_path / "a", [1, 2, 3], [0, 4, 0], units)

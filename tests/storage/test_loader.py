@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flows.generation import GenerateRequest, prepare
+from flows.jobs.generate import GenerateRequest, prepare
 from storage.loader import SPLITS, StoreBatches, label_stats, split_of
 
 

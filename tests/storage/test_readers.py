@@ -5,11 +5,11 @@ import pytest
 from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
+from survey_files import FLUX, IVAR, WAVE, desi_file, sdss_file
 
-from pipeline.airvac import vacuum_to_air
+from pipeline.physics.airvac import vacuum_to_air
 from storage.readers import ReaderError, read
 
-from survey_files import FLUX, IVAR, WAVE, desi_file, sdss_file
 
 def test_sdss_spec_lite(tmp_path):
     raw = read(sdss_file(tmp_path / "spec-0001-51000-0007.fits"))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from storage import survey
+from storage import survey_store
 
 
 def spectra():
@@ -15,8 +15,8 @@ def spectra():
 
 def test_pack_unpack_round_trip_at_any_flux_scale():
     flux, ivar = spectra()
-    packed = survey.pack(flux, ivar)
-    back_flux, back_ivar = survey.unpack(packed)
+    packed = survey_store.pack(flux, ivar)
+    back_flux, back_ivar = survey_store.unpack(packed)
     good = ivar > 0
     np.testing.assert_allclose(back_flux[good], flux[good], rtol=1e-3)
     np.testing.assert_allclose(back_ivar[good], ivar[good], rtol=1e-3)
@@ -25,11 +25,11 @@ def test_pack_unpack_round_trip_at_any_flux_scale():
 
 def test_normalised_is_the_unpacked_data_divided_by_the_scale():
     flux, ivar = spectra()
-    packed = survey.pack(flux, ivar)
-    n_flux, n_ivar = survey.normalised(packed)
+    packed = survey_store.pack(flux, ivar)
+    n_flux, n_ivar = survey_store.normalised(packed)
     assert n_flux.dtype == np.float32 and n_flux.shape == flux.shape
     scale = packed["flux_scale"][:, None]
-    u_flux, u_ivar = survey.unpack(packed)
+    u_flux, u_ivar = survey_store.unpack(packed)
     np.testing.assert_allclose(n_flux * scale, u_flux, rtol=1e-6)
     np.testing.assert_allclose(n_ivar / scale**2, u_ivar, rtol=1e-6)
     rms = np.sqrt((n_flux[:, 50:] ** 2).mean(axis=1))
@@ -38,9 +38,9 @@ def test_normalised_is_the_unpacked_data_divided_by_the_scale():
 
 def test_normalised_into_buffers_matches_and_reuses_them():
     flux, ivar = spectra()
-    packed = survey.pack(flux, ivar)
+    packed = survey_store.pack(flux, ivar)
     buffers = tuple(np.full((6, 300), np.nan, np.float32) for _ in range(2))
-    got = survey.normalised(packed, out=buffers)
-    for g, want, buffer in zip(got, survey.normalised(packed), buffers):
+    got = survey_store.normalised(packed, out=buffers)
+    for g, want, buffer in zip(got, survey_store.normalised(packed), buffers):
         np.testing.assert_array_equal(g, want)
         assert g.shape == (4, 300) and np.shares_memory(g, buffer)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pipeline.simulate import chunk_params, noise_terms, observe, render
-from storage import store, training
+from pipeline.physics.simulate import chunk_params, noise_terms, observe, render
+from storage import store, training_store
 from storage.store import PIXEL, SPECTRUM
 
 
@@ -17,10 +17,10 @@ def stored(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("train") / "t.zarr"
     npix = rendered.model.shape[1]
     sky, obj = noise_terms(config)
-    store.create(path, training.variables(list(params)), {SPECTRUM: 64, PIXEL: npix, training.INSTRUMENT: 1}, 64,
+    store.create(path, training_store.variables(list(params)), {SPECTRUM: 64, PIXEL: npix, training_store.INSTRUMENT: 1}, 64,
                  {}, fixed={"wavelength": rendered.wavelength, "noise_sky": sky[None], "noise_object": obj[None]})
-    arrays = training.empty_chunk(64, npix, list(params))
-    training.fill(arrays, slice(0, 64), rendered, first_targetid=0)
+    arrays = training_store.empty_chunk(64, npix, list(params))
+    training_store.fill(arrays, slice(0, 64), rendered, first_targetid=0)
     store.mark_complete(path, 0, store.write_chunk(path, 0, arrays))
     ds = store.open_dataset(path).load()
     return reference, {name: ds[name].values for name in ds.data_vars}
@@ -28,7 +28,7 @@ def stored(request, tmp_path_factory):
 
 def test_model_flux_round_trips_within_float16_precision(stored):
     reference, batch = stored
-    model = training.model_flux(batch)
+    model = training_store.model_flux(batch)
     peak = reference.model.max(axis=1, keepdims=True)
     assert np.abs(model - reference.model).max() <= 4.9e-4 * peak.max()
     np.testing.assert_allclose(model, reference.model, rtol=5e-4, atol=float(1e-7 * peak.min()))
@@ -38,14 +38,14 @@ def test_labels_coverage_and_ids_are_stored(stored):
     reference, batch = stored
     np.testing.assert_array_equal(batch["z"], reference.labels["z"])
     np.testing.assert_array_equal(batch["targetid"], np.arange(64))
-    np.testing.assert_array_equal(training.covered(batch), reference.covered)
+    np.testing.assert_array_equal(training_store.covered(batch), reference.covered)
 
 
 def test_redrawn_noise_matches_the_generator(stored):
     reference, batch = stored
-    noise = training.noise_model(batch, batch["noise_sky"], batch["noise_object"])
-    covered = training.covered(batch)
-    _, ivar = observe(training.model_flux(batch), noise, covered, seed=None)
+    noise = training_store.noise_model(batch, batch["noise_sky"], batch["noise_object"])
+    covered = training_store.covered(batch)
+    _, ivar = observe(training_store.model_flux(batch), noise, covered, seed=None)
     _, ivar_ref = observe(reference.model, reference.noise, reference.covered, seed=None)
     assert np.all(ivar[~covered] == 0)
     np.testing.assert_allclose(ivar[covered], ivar_ref[covered], rtol=2e-3)

@@ -1,0 +1,128 @@
+"""Evaluation glue without Prefect: a catalogue and its truth -> tables, figures, report.
+
+The truth lives in the simulated survey store the catalogue was scored from
+(``spectroflow generate --kind survey``); the catalogue's provenance names that store
+and the model, so ``EvaluateRequest(catalogue_dir)`` needs nothing else. p(z)
+calibration (PIT) needs the full p(z), which a catalogue does not keep: the model is
+run again on a sample of spectra spread over the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from pipeline.assess import evaluation, figures, metrics
+from pipeline.assess.report import Report
+from pipeline.learn import inference
+from storage import catalogue, chunk_io, location, store, survey_store
+
+#: Spectra whose full p(z) is recomputed for the PIT (spread over up to PIT_CHUNKS chunks).
+PIT_SAMPLE = 8192
+PIT_CHUNKS = 8
+#: Rows drawn in the scatter panels (all rows enter every number).
+FIGURE_SAMPLE = 50_000
+
+
+@dataclass(frozen=True)
+class EvaluateRequest:
+    """Evaluate the catalogue in ``catalogue``; ``store``/``model`` default to the ones its
+    provenance names, ``out`` to ``<catalogue>/report``."""
+
+    catalogue: str
+    store: str | None = None
+    model: str | None = None
+    out: str | None = None
+
+    def resolved(self) -> EvaluateRequest:
+        """The request with every default filled in; raises ValueError naming what is
+        missing or unusable (no catalogue, a store without truth, no model)."""
+        made = catalogue.provenance(self.catalogue) if location.exists(
+            location.join(self.catalogue, "catalogue.parquet")) else None
+        if made is None:
+            raise ValueError(f"{self.catalogue} holds no catalogue.parquet (run `spectroflow score` into it)")
+        request = replace(self, store=self.store or made.get("input_store"), model=self.model or made.get("model_dir"),
+                          out=self.out or _default_report_dir(self.catalogue))
+        if not request.store or not store.exists(request.store):
+            raise ValueError(f"{request.store}: not a store; pass the survey store the catalogue was scored from")
+        survey_store.require_truth(zarr.open_group(request.store, mode="r"))
+        if request.model and not Path(request.model, "model.pt").is_file():
+            raise ValueError(f"{request.model}: no model.pt (pass --model, or none to skip the PIT)")
+        return request
+
+
+def _default_report_dir(catalogue_dir: str) -> str:
+    """``<catalogue>/report``; for a catalogue at a URL, ``<name>-report`` here (the
+    figures and pages are written locally)."""
+    if location.is_url(catalogue_dir):
+        return f"{catalogue_dir.rstrip('/').rsplit('/', 1)[-1]}-report"
+    return str(Path(catalogue_dir) / "report")
+
+
+def load(request: EvaluateRequest) -> tuple[dict, dict]:
+    """(catalogue columns, truth), both (N,) arrays in store order; checks they match."""
+    cat = catalogue.read(request.catalogue)
+    group = zarr.open_group(request.store, mode="r")
+    truth = survey_store.read_truth(group)
+    if not np.array_equal(cat["TARGETID"], group["targetid"][:]):
+        raise ValueError(f"{request.catalogue} was not scored from {request.store}: TARGETIDs differ")
+    return cat, truth
+
+
+def pit_values(store_path: str, model_dir: str) -> np.ndarray:
+    """PIT of the model's p(z) for ``PIT_SAMPLE`` spectra spread over the store's chunks."""
+    from flows.jobs.score import loaded_model
+
+    group = zarr.open_group(store_path, mode="r")
+    n, size = store.layout(store_path)
+    chunks = np.unique(np.linspace(0, store.n_chunks(n, size) - 1, PIT_CHUNKS).round().astype(int))
+    per_chunk = -(-PIT_SAMPLE // len(chunks))
+    task, model, _, _ = loaded_model(model_dir, group["wavelength"][:])
+    values = []
+    for index in chunks:
+        data = chunk_io.read_rows(group, ("flux", "ivar", "true_z"), int(index))
+        rows = slice(0, per_chunk)
+        flux, ivar = survey_store.normalised({k: data[k][rows] for k in ("flux", "ivar")})
+        pz = inference.predict(task, model, flux, ivar)["pz"]
+        values.append(evaluation.pit(pz, data["true_z"][rows]))
+    return np.concatenate(values)
+
+
+def draw_figures(cat: dict, truth: dict, pit: np.ndarray | None, out: Path) -> dict[str, Path]:
+    """The report's PNGs: the thesis's redshift panels, PIT, ISM true vs predicted."""
+    rows = evaluation.sample_rows(len(cat["Z"]), FIGURE_SAMPLE)
+    paths = {"Redshift: predicted vs true, Δz/(1+z) vs z, Δz/(1+z) histogram":
+             figures.redshift_panels(cat["Z"][rows], truth["z"][rows], out / "redshift.png")}
+    if pit is not None:
+        paths["p(z) calibration: PIT histogram"] = figures.pit_panel(pit, out / "pit.png")
+    pred, true, labels = evaluation.ism_pairs({k: v[rows] for k, v in cat.items()},
+                                              {k: v[rows] for k, v in truth.items()})
+    if labels:
+        paths["ISM properties: predicted vs true"] = figures.ism_panels(pred, true, labels, out / "ism.png")
+    return paths
+
+
+def build_report(request: EvaluateRequest, cat: dict, truth: dict, pit: np.ndarray | None,
+                 paths: dict[str, Path]) -> tuple[Report, dict]:
+    """The report and the summary dict (headline figures) of an evaluation."""
+    head = evaluation.headline(cat, truth)
+    if pit is not None:
+        head["pit_ks"] = metrics.pit_ks_distance(pit)
+    lines = [f"catalogue {request.catalogue} ({head['n']:,} rows), store {request.store}, model {request.model}",
+             f"all rows: NMAD {head['nmad']:.5f}, η {head['eta']:.2%}, bias {head['bias']:.5f}",
+             f"S/N ≥ {evaluation.SNR_USABLE:g} ({head['n_snr5']:,} rows): NMAD {head['nmad_snr5']:.5f}, "
+             f"η {head['eta_snr5']:.2%}",
+             f"ZWARN = 0 for {head['clean_fraction']:.1%} of rows; 68 % intervals hold the truth for "
+             f"{head['coverage_68']:.1%}" + (f"; PIT KS distance {head['pit_ks']:.3f}" if pit is not None else ""),
+             f"η: fraction with |Δz|/(1+z) > {metrics.OUTLIER_THRESHOLD}; NMAD = 1.48 median |Δz|/(1+z); "
+             "every row counts, flagged or not"]
+    tables = {"Redshift by true z": (evaluation.redshift_by_z(cat, truth), evaluation.REDSHIFT_COLUMNS),
+              "Redshift by measured S/N (SN_MEDIAN)": (evaluation.redshift_by_snr(cat, truth),
+                                                       evaluation.REDSHIFT_COLUMNS)}
+    ism = evaluation.ism_table(cat, truth)
+    if ism:
+        tables["ISM properties"] = (ism, evaluation.ISM_TABLE_COLUMNS)
+    return Report("spectroflow evaluation", lines, tables, paths), head

@@ -1,0 +1,379 @@
+"""One entry point for synthetic spectra: parameter table in, spectra out.
+
+    spectra = simulate(params, SimulationConfig(instrument=DEIMOS), seed=1)
+
+Rest-frame ingredients are precomputed once per process on a rest grid with the
+model grid's ln-step, so that redshifting a batch is a gather of shifted windows
+(thesis §2.2 steps 1-5, in a different order for speed):
+
+1. stellar continuum: young (constant SFR) + old (burst) BC03 templates  (stellar.py)
+2. Calzetti dust on the continuum with E(B-V)_star = 0.44 E(B-V)_gas     (dust.py)
+3. shift to the observed frame, divide by 4 pi D_L^2 (1+z)               (cosmology.py)
+4. nebular lines from the MAPPINGS grid, Halpha-SFR calibrated, dusted,
+   Gaussian in ln(lambda) with the gas dispersion and the LSF             (nebular.py)
+5. Inoue et al. (2014) IGM transmission                                  (igm.py)
+6. instrument coverage and noise                                         (instruments.py, noise.py)
+
+Flux density is in 1e-17 erg s^-1 cm^-2 Å^-1 on vacuum wavelengths; pixels outside
+a spectrum's coverage have flux = 0 and ivar = 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from pipeline.physics import constants as K
+from pipeline.physics.cosmology import luminosity_distance_cm
+from pipeline.physics.dust import calzetti_k
+from pipeline.physics.igm import LYA_REST, apply_igm_transmission
+from pipeline.physics.instruments import DEIMOS, Instrument
+from pipeline.physics.nebular import line_ratios, load_line_grid
+from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
+from pipeline.physics.params import ParameterTable, validate
+from pipeline.physics.sky import sky_on_grid
+from pipeline.physics.stellar import (
+    LOG_OLD_AGE_NODES,
+    LOG_YOUNG_AGE_NODES,
+    LOG_Z_NODES,
+    StellarLibrary,
+    load_stellar_library,
+)
+from pipeline.sampling.grid import LogGrid, covered_mask, model_grid, rest_grid
+
+_LN10_04 = 0.4 * np.log(10.0)
+#: Lines are rendered over +-LINE_HALF_WIDTH_SIGMA Gaussian sigmas.
+LINE_HALF_WIDTH_SIGMA = 5.0
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How a batch is rendered (per batch); the parameter table varies per spectrum.
+
+    noise: "physical" (sky + object photons at the table's S/N), "thesis" (20 % of
+        the flux standard deviation) or "none" (noiseless flux, physical ivar).
+    igm: apply Inoue et al. (2014) IGM absorption (the thesis did not).
+    rest_min: rest-frame flux below this wavelength (Å) is set to zero (the thesis
+        clipped at 1200 Å, the blue end of the Calzetti law); 0 keeps everything.
+    """
+
+    instrument: Instrument = DEIMOS
+    noise: str = "physical"
+    igm: bool = True
+    rest_min: float = 0.0
+
+    def __post_init__(self):
+        if self.noise not in NOISE_MODES:
+            raise ValueError(f"noise mode {self.noise!r} unknown; choose one of {NOISE_MODES}")
+
+
+@dataclass
+class Spectra:
+    """A batch of spectra on the common model grid.
+
+    wavelength: (npix,) vacuum Å; flux, model_flux, ivar: (B, npix) float32 in
+    1e-17 erg/s/cm2/Å (ivar in its inverse square); labels: the validated
+    parameter table plus ``noise_scale`` (the per-spectrum noise amplitude a).
+    """
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    ivar: np.ndarray
+    model_flux: np.ndarray
+    labels: ParameterTable = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.flux.shape[0]
+
+
+class _Renderer:
+    """Per-process cache of everything a batch needs that does not depend on it."""
+
+    def __init__(self, grid: LogGrid, instrument: Instrument):
+        self.grid = grid
+        self.instrument = instrument
+        self.rest, self.offset = rest_grid(grid)
+        self.library: StellarLibrary = load_stellar_library(self.rest)
+        self.lines = load_line_grid()
+        self.width = np.diff(grid.edges).astype(np.float32)
+        self.ln_line = np.log(self.lines.wavelength)
+        self.k_line = calzetti_k(self.lines.wavelength)
+        self.i_halpha = self.lines.index("Halpha")
+        self.i_lya = self.lines.index("Lyalpha")
+
+    @cached_property
+    def windows(self):
+        """Sliding views (read-only, no copy) of length npix+1 over the rest grid."""
+        n = self.grid.n + 1
+        k_rest = calzetti_k(self.rest.wavelength).astype(np.float32)
+        return (
+            sliding_window_view(self.library.young, n, axis=-1),
+            sliding_window_view(self.library.old, n, axis=-1),
+            sliding_window_view(k_rest, n),
+            sliding_window_view(self.rest.wavelength.astype(np.float32), n),
+        )
+
+
+@lru_cache(maxsize=4)
+def _renderer(instrument: Instrument) -> _Renderer:
+    return _Renderer(model_grid(), instrument)
+
+
+def _rest_start(r: _Renderer, z):
+    """Integer and fractional rest index of observed pixel 0, each (B,)."""
+    start = r.offset - np.log1p(z) / r.grid.dln
+    i0 = np.floor(start).astype(np.int64)
+    return i0, (start - i0).astype(np.float32)
+
+
+def _flux_scale(z) -> np.ndarray:
+    """L_sun/Å (rest) -> 1e-17 erg/s/cm2/Å (observed): L_sun / (4 pi D_L^2 (1+z)) / 1e-17."""
+    dl = luminosity_distance_cm(z)
+    return K.L_SUN_ERG_S / (4 * np.pi * dl**2 * (1 + z)) / K.FLUX_UNIT_CGS
+
+
+def continuum(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
+    """Dust-attenuated stellar continuum, observed frame, (B, npix) float32 (no IGM)."""
+    r = _renderer(config.instrument)
+    young, old, k_rest, lam_rest = r.windows
+    i0, frac = _rest_start(r, p["z"])
+    z_star = p["metallicity"] - K.SOLAR_OH
+    iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
+    iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
+    io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
+    sfr = (10.0 ** p["log_sfr"]).astype(np.float32)[:, None]
+    mass = (10.0 ** p["log_mass_old"]).astype(np.float32)[:, None]
+    w = young[iy, iz, i0] * sfr
+    w += old[io, iz, i0] * mass
+    ebv_star = (K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None]
+    w *= np.exp(-k_rest[i0] * ebv_star)
+    if config.rest_min > 0:
+        w[lam_rest[i0] < config.rest_min] = 0.0
+    out = w[:, :-1] * (1 - frac)[:, None]
+    out += w[:, 1:] * frac[:, None]
+    out *= _flux_scale(p["z"]).astype(np.float32)[:, None]
+    return out
+
+
+def line_fluxes(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
+    """Integrated observed line fluxes, 1e-17 erg/s/cm2, shape (B, n_lines), dust applied.
+
+    L(Halpha) = SFR / C (Calzetti 2013, thesis Table 1); other lines scale by the
+    grid's ratios to Halpha; Lyman-alpha is multiplied by its escape fraction.
+    """
+    r = _renderer(config.instrument)
+    ratios = line_ratios(r.lines, p["log_q"], p["log_pk"], p["metallicity"])
+    l_halpha = 10.0 ** p["log_sfr"] / K.SFR_HALPHA_CALIBRATION
+    lum = l_halpha[:, None] * ratios / ratios[:, r.i_halpha : r.i_halpha + 1]
+    lum[:, r.i_lya] *= p["lya_fesc"]
+    lum *= 10.0 ** (-0.4 * r.k_line[None, :] * p["ebv"][:, None])
+    if config.rest_min > 0:
+        lum[:, r.lines.wavelength < config.rest_min] = 0.0
+    dl = luminosity_distance_cm(p["z"])
+    return lum / (4 * np.pi * dl[:, None] ** 2) / K.FLUX_UNIT_CGS
+
+
+def render_lines(p: ParameterTable, config: SimulationConfig, out: np.ndarray, lo, hi) -> None:
+    """Add the emission lines to ``out`` (B, npix) in place.
+
+    Each line is a Gaussian in ln(lambda) (gas dispersion and LSF in quadrature),
+    sampled at pixel centres: with sigma >= 1.4 pixels this conserves the line flux
+    to < 1e-6. Only lines within the covered pixels lo..hi (B,) are drawn.
+    """
+    r = _renderer(config.instrument)
+    flux = line_fluxes(p, config)
+    centre = (r.ln_line[None, :] + np.log1p(p["z"])[:, None] - np.log(r.grid.lambda0)) / r.grid.dln
+    sigma_kms = np.hypot(p["sigma_v"], config.instrument.lsf_sigma_kms)
+    sigma = sigma_kms / K.C_KMS / r.grid.dln
+    half = int(np.ceil(LINE_HALF_WIDTH_SIGMA * sigma.max()))
+    inside = (centre > lo[:, None] - half) & (centre < hi[:, None] + half) & (flux > 0)
+    b, line = np.nonzero(inside)
+    c, s = centre[b, line], sigma[b]
+    pix = np.floor(c).astype(np.int64)[:, None] + np.arange(-half, half + 1)
+    x = (pix - c[:, None]) / s[:, None]
+    value = np.exp(-0.5 * x * x) * (flux[b, line] / (np.sqrt(2 * np.pi) * s))[:, None]
+    ok = (pix >= 0) & (pix < r.grid.n)
+    pix = np.where(ok, pix, 0)
+    value = np.where(ok, value / r.width[pix], 0.0)
+    flat = out.reshape(-1)
+    np.add.at(flat, (b[:, None] * r.grid.n + pix).ravel(), value.ravel().astype(np.float32))
+
+
+def coverage(p: ParameterTable, config: SimulationConfig):
+    """First and last covered pixel (B,) and the covered mask (B, npix)."""
+    r = _renderer(config.instrument)
+    inst_lo, inst_hi = config.instrument.lambda_range
+    lo = np.ceil(r.grid.pixel_of(np.maximum(p["lambda_lo"], inst_lo)) - 1e-9).astype(np.int64)
+    hi = np.floor(r.grid.pixel_of(np.minimum(p["lambda_hi"], inst_hi)) + 1e-9).astype(np.int64)
+    lo, hi = np.clip(lo, 0, r.grid.n - 1), np.clip(hi, 0, r.grid.n - 1)
+    return lo, hi, covered_mask(lo, hi, r.grid.n)
+
+
+def model_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.ndarray:
+    """Noiseless observed flux (B, npix) float32: continuum + the lines inside the
+    covered pixels lo..hi (B,), then the IGM."""
+    out = continuum(p, config)
+    render_lines(p, config, out, lo, hi)
+    if config.igm:
+        apply_igm_transmission(out, _renderer(config.instrument).grid.wavelength, p["z"])
+    return out
+
+
+@dataclass
+class Rendered:
+    """A noiseless batch and its noise model: what a training store keeps.
+
+    model: (B, npix) float32 flux, 0 outside coverage; lo, hi: first and last
+    covered pixel (B,) int64; noise: the per-pixel noise model; labels: the
+    validated parameter table plus ``noise_scale``.
+    """
+
+    wavelength: np.ndarray
+    model: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    noise: NoiseModel
+    labels: ParameterTable
+
+    @property
+    def covered(self) -> np.ndarray:
+        return covered_mask(self.lo, self.hi, self.model.shape[1])
+
+
+def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
+    """Noiseless spectra and their noise model; no random numbers are drawn."""
+    p = validate(params)
+    r = _renderer(config.instrument)
+    lo, hi, covered = coverage(p, config)
+    model = model_spectra(p, config, lo, hi)
+    model *= covered
+    noise = _noise_model(r, p, config, model, lo, hi, covered)
+    labels = {**p, "noise_scale": noise.scale.astype(np.float64)}
+    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels)
+
+
+def render_batches(params: ParameterTable, config: SimulationConfig, batch: int = 1024):
+    """Yield (rows slice, Rendered) over ``params`` in batches of ``batch`` rows.
+
+    Rendering is per-spectrum deterministic, so the batch size changes speed and
+    memory only (~1,000 rows is fastest here: the working set stays in cache).
+    """
+    n = len(next(iter(params.values())))
+    for start in range(0, n, batch):
+        rows = slice(start, min(start + batch, n))
+        yield rows, render({k: v[rows] for k, v in params.items()}, config)
+
+
+def noise_terms(config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The per-pixel (sky, object) terms of ``NoiseModel`` for a config, (npix,) float32."""
+    if config.noise == "thesis":
+        n = model_grid().n
+        return np.ones(n, np.float32), np.zeros(n, np.float32)
+    return _noise_shape(config.instrument)
+
+
+@lru_cache(maxsize=4)
+def _noise_shape(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
+    """(sky / T, 1 / T) on the model grid; (1, 0) where the instrument has no
+    throughput (never covered, so never used)."""
+    grid = model_grid()
+    t = instrument.throughput(grid.wavelength)
+    inv_t = np.divide(1.0, t, out=np.zeros_like(t), where=t > 0)
+    sky_over_t = np.where(t > 0, sky_on_grid(grid) * inv_t, 1.0)
+    return sky_over_t.astype(np.float32), inv_t.astype(np.float32)
+
+
+def simulate(params, config: SimulationConfig = SimulationConfig(), seed=0) -> Spectra:
+    """Render a parameter table into spectra with noise; deterministic for a given seed.
+
+    params: mapping of column -> (B,) array (see ``params.COLUMNS``); seed: anything
+    ``np.random.default_rng`` accepts (an int, or e.g. [seed, chunk] for chunked runs).
+    Raises ValueError naming the parameter for anything outside the model grids.
+    """
+    out = render(params, config)
+    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None)
+    return Spectra(out.wavelength, flux, ivar, out.model, out.labels)
+
+
+def observe(model, noise: NoiseModel, covered, seed) -> tuple[np.ndarray, np.ndarray]:
+    """(flux, ivar), each (B, npix) float32: ``model`` plus a noise draw from ``seed``
+    (``None``: no draw, flux = model); ivar = 0 outside coverage."""
+    sigma = noise.sigma(model, covered)
+    ivar = np.square(sigma)
+    np.reciprocal(ivar, out=ivar)
+    ivar *= covered
+    if seed is None:
+        return model, ivar
+    flux = _noise(np.random.default_rng(seed), covered)
+    flux *= sigma
+    flux += model
+    return flux, ivar
+
+
+def _noise_model(r: _Renderer, p, config, model, lo, hi, covered) -> NoiseModel:
+    if config.noise == "thesis":
+        return thesis_noise(model, covered)
+    sky_over_t, inv_t = _noise_shape(config.instrument)
+    lo_red = _first_pixel_redward_of_lya(r, p["z"], lo, hi)
+    return physical_noise(model, sky_over_t, inv_t, lo_red, hi, p["snr"], config.instrument.object_noise)
+
+
+def _first_pixel_redward_of_lya(r: _Renderer, z, lo, hi) -> np.ndarray:
+    """First covered pixel redward of Lyman-alpha (lo itself if fewer than 16 remain)."""
+    lya = np.ceil(r.grid.pixel_of(LYA_REST * (1 + z))).astype(np.int64)
+    first = np.maximum(lo, lya)
+    return np.where(first > hi - 16, lo, first)
+
+
+def _noise(rng: np.random.Generator, covered: np.ndarray) -> np.ndarray:
+    """Unit Gaussian deviates on covered pixels (drawn in row order), 0 elsewhere."""
+    noise = np.zeros(covered.shape, dtype=np.float32)
+    noise[covered] = standard_normal(rng, int(np.count_nonzero(covered)))
+    return noise
+
+
+#: Named presets: prior name and rendering options. ``thesis`` reproduces the thesis's
+#: synthetic set like for like (its Table 3 grid, 20 % noise, no IGM, rest flux clipped
+#: below 1200 Å); ``default`` is what a survey meets.
+PRESETS = {
+    "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0}),
+    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0}),
+}
+
+
+def preset_config(preset: str, instrument: Instrument = DEIMOS) -> tuple[str, SimulationConfig]:
+    """(prior name, SimulationConfig) of a named preset."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    prior, options = PRESETS[preset]
+    return prior, SimulationConfig(instrument=instrument, **options)
+
+
+def chunk_params(chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS):
+    """(parameter table, SimulationConfig) of chunk ``chunk`` (``size`` rows) of a
+    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0])."""
+    from pipeline.physics.priors import draw
+
+    prior, config = preset_config(preset, instrument)
+    return draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument), config
+
+
+def noise_seed(seed: int, chunk: int) -> list[int]:
+    """The noise stream of chunk ``chunk`` of a seeded run."""
+    return [seed, chunk, 1]
+
+
+def simulate_chunk(
+    chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS
+) -> Spectra:
+    """Spectra of chunk ``chunk`` (``size`` rows) of a seeded run.
+
+    Deterministic per (seed, chunk): parameters come from ``chunk_params`` and noise
+    from ``noise_seed``, so a chunk is the same whichever worker makes it and in
+    whatever order.
+    """
+    params, config = chunk_params(chunk, size, seed, preset, instrument)
+    return simulate(params, config, seed=noise_seed(seed, chunk))

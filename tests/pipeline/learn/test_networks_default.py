@@ -1,0 +1,51 @@
+"""The default network: input preparation, shapes, cost, identity-initialised residuals."""
+
+import numpy as np
+import torch
+
+from pipeline.learn.networks.default import POOL, DefaultNet, DefaultTask, Residual, prepare_inputs
+from pipeline.learn.networks.macs import count_macs
+
+
+def test_prepare_inputs_pools_scales_and_masks():
+    flux = np.ones((3, 16), dtype=np.float32) * 5.0
+    ivar = np.full((3, 16), 4.0, dtype=np.float32)
+    ivar[1, :8] = 0.0
+    flux[2, 3] = np.nan
+    x = prepare_inputs(flux, ivar)
+    assert x.shape == (3, 2, 16 // POOL) and np.isfinite(x).all()
+    np.testing.assert_allclose(x[0, 0], np.arcsinh(1.0), rtol=1e-6)  # flux / rms = 1
+    np.testing.assert_allclose(x[0, 1], np.arcsinh(5.0 * 2.0) / 3, rtol=1e-6)  # rms * sqrt(ivar)
+    np.testing.assert_array_equal(x[1, :, :2], 0.0)  # uncovered pixels give 0
+    assert x[2, 0, 0] < x[0, 0, 0]  # the NaN pixel counts as uncovered (0 in the mean)
+
+
+def test_outputs_have_the_bins_and_property_shapes():
+    task = DefaultTask({"log_sfr": (0.0, 1.0), "ebv": (0.2, 0.1)})
+    model = task.build(10240)
+    logits, ism = model(torch.zeros(4, 2, 10240 // POOL))
+    assert logits.shape == (4, task.bins.n) and ism.shape == (4, 2, 2)
+    pred = task.predict((logits, ism))
+    assert pred["z"].shape == (4,) and pred["ebv_err"].shape == (4,)
+
+
+def test_cost_is_lean():
+    macs = count_macs(DefaultNet(), (2, 10240 // POOL))
+    assert 5e6 < macs < 2e7  # ~13 M multiply-accumulates per spectrum
+
+
+def test_residual_blocks_start_as_identities():
+    block = Residual(8)
+    x = torch.rand(2, 8, 1, 32)
+    torch.testing.assert_close(block(x), torch.relu(x))
+
+
+def test_loss_prefers_the_true_redshift():
+    task = DefaultTask({"log_sfr": (0.0, 1.0)})
+    labels = {"z": np.array([1.0], np.float32), "log_sfr": np.array([0.0], np.float32)}
+    targets = {k: torch.from_numpy(v) for k, v in task.targets(labels).items()}
+    good = torch.full((1, task.bins.n), -20.0)
+    good[0, int(np.log1p(1.0) / task.bins.step)] = 20.0
+    bad = torch.roll(good, 100, dims=1)
+    ism = torch.zeros(1, 1, 2)
+    assert task.loss((good, ism), targets) < task.loss((bad, ism), targets)
