@@ -17,10 +17,11 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import ingest
 from flows.jobs.ingest import DEFAULT_CHUNK, NothingReadable
-from flows.jobs.nightly import NightlyRequest, begin, combine, combined_is_current, finish, layout, read_ledger
-from flows.jobs.score import model_id
+from flows.jobs.nightly import NightlyRequest, begin, combine, combined_is_current
 from flows.runtime.cluster import default_workers, is_local, task_runner
 from flows.score import local_threads, score
+from pipeline.learn.models import model_id
+from storage.ledger import finish, layout, read_ledger
 from storage.provenance import code_version
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.jobs.score import ScoreRequest, merge, model_id, score_chunk
+from flows.jobs.score import ScoreRequest, merge, score_chunk
 from flows.runtime.cluster import gpu_annotation, is_local, task_runner
 from flows.runtime.progress import Progress, collect
-from pipeline.assess.zwarning import describe
+from pipeline.assess.zwarning import zwarn_counts
+from pipeline.learn.models import model_id
 from storage import catalogue, store
 
 
@@ -65,15 +65,6 @@ def score(store_path: str, model_dir: str, out_dir: str, threads: int = 1, model
                "merge_s": merge_s}
     get_run_logger().info(f"catalogue of {merged['rows']} rows; ZWARN {summary['zwarn']}")
     return summary
-
-
-def zwarn_counts(zwarn: np.ndarray) -> dict[str, int]:
-    """Rows per ZWARN bit name, plus "clean" for ZWARN = 0."""
-    counts = {"clean": int(np.count_nonzero(zwarn == 0))}
-    for value in np.unique(zwarn[zwarn != 0]):
-        for name in describe(int(value)):
-            counts[name] = counts.get(name, 0) + int(np.count_nonzero(zwarn == value))
-    return counts
 
 
 def local_threads(workers: int) -> int:

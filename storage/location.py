@@ -35,6 +35,31 @@ def join(path, *parts: str) -> str:
     return posixpath.join(str(path), *parts) if is_url(path) else os.path.join(str(path), *parts)
 
 
+def unwritable_reason(path, make_parents: bool = False) -> str | None:
+    """None if ``path`` (a file, store or directory to create) can be written; otherwise
+    why not. ``make_parents``: the writer creates missing directories above ``path``, so
+    the nearest existing one must be a writable directory; otherwise ``path``'s parent
+    must be. URLs are not checked (the object store answers at the first write)."""
+    if is_url(path):
+        return None
+    target = Path(path).absolute()
+    parent = next(p for p in (target, *target.parents) if p.exists()) if make_parents else target.parent
+    if parent.exists() and not parent.is_dir():
+        return f"{parent} is a file, not a directory"
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    if not os.access(parent, os.W_OK):
+        return f"directory {parent} is not writable"
+    return None
+
+
+def require_writable(path, make_parents: bool = False) -> None:
+    """Raise ValueError("cannot write PATH: why") unless ``unwritable_reason`` is None."""
+    reason = unwritable_reason(path, make_parents)
+    if reason:
+        raise ValueError(f"cannot write {path}: {reason}")
+
+
 def exists(path) -> bool:
     if is_url(path):
         fs, inner = filesystem(path)

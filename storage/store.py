@@ -120,7 +120,7 @@ def plan(path, attrs: dict, keys: tuple[str, ...], overwrite: bool = False, dry_
     """
     attrs = json.loads(json.dumps(attrs))  # compare as stored: tuples become lists
     if not location.exists(path):
-        reason = None if location.is_url(path) else is_writable_location(path)
+        reason = location.unwritable_reason(path)
         if reason:
             raise ValueError(f"cannot create {path}: {reason}")
         return "create"
@@ -145,9 +145,19 @@ def _differences(key: str, found, wanted) -> list[str]:
     return [] if found == wanted else [f"{key}: store has {found!r}, this run asks for {wanted!r}"]
 
 
+def open_read(path) -> zarr.Group:
+    """The store's Zarr group, read-only (a local path or a URL)."""
+    return zarr.open_group(str(path), mode="r")
+
+
+def read_array(path, name: str) -> np.ndarray:
+    """The whole of the store's array ``name`` (e.g. ``wavelength``, a label column)."""
+    return open_read(path)[name][:]
+
+
 def read_attrs(path) -> dict:
     """The store's attributes (provenance, generator config, layout)."""
-    return dict(zarr.open_group(str(path), mode="r").attrs)
+    return dict(open_read(path).attrs)
 
 
 def exists(path) -> bool:
@@ -158,7 +168,7 @@ def exists(path) -> bool:
 
 def layout(path) -> tuple[int, int]:
     """(number of spectra, spectra per chunk) of an existing store."""
-    arrays = _spectrum_arrays(zarr.open_group(str(path), mode="r"))
+    arrays = _spectrum_arrays(open_read(path))
     if not arrays:
         raise ValueError(f"{path}: no arrays along '{SPECTRUM}'; not a spectra store")
     first = next(iter(arrays.values()))
@@ -205,7 +215,7 @@ def mark_complete(path, index: int, crc: int) -> None:
 
 def incomplete_chunks(path) -> list[int]:
     """Indices of chunks not yet recorded as complete, in order."""
-    done = zarr.open_array(str(path), path=COMPLETE, mode="r")[:]
+    done = read_array(path, COMPLETE)
     return [int(i) for i in np.flatnonzero(done == 0)]
 
 
@@ -251,7 +261,7 @@ class Verification:
 
 def verify(path) -> Verification:
     """Re-read every complete chunk: recompute its checksum, count non-finite values."""
-    group = zarr.open_group(str(path), mode="r")
+    group = open_read(path)
     targets = _spectrum_arrays(group)
     n, chunk = layout(path)
     done, crcs = group[COMPLETE][:], group[CHECKSUM][:]
@@ -287,24 +297,12 @@ def store_size_bytes(path) -> int:
     return location.size_bytes(path)
 
 
-def is_writable_location(path) -> str | None:
-    """None if a store can be created at ``path``; otherwise the reason it cannot."""
-    parent = Path(path).absolute().parent
-    if parent.exists() and not parent.is_dir():
-        return f"{parent} is a file, not a directory"
-    if not parent.is_dir():
-        return f"directory {parent} does not exist"
-    if not os.access(parent, os.W_OK):
-        return f"directory {parent} is not writable"
-    return None
-
-
 def fingerprint(path) -> str:
     """A short hash of a complete store's content (its chunk checksums and generator
     attributes): what a model card cites as its training data."""
     import hashlib
 
-    group = zarr.open_group(str(path), mode="r")
+    group = open_read(path)
     h = hashlib.sha256(np.asarray(group[CHECKSUM][:]).tobytes())
     h.update(json.dumps(dict(group.attrs).get("generator", {}), sort_keys=True).encode())
     return h.hexdigest()[:16]

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.physics.constants import FLUX_UNIT_TEXT
 from storage.store import PIXEL, SPECTRUM, Variable
 
 KIND = "survey"
 SCHEMA_VERSION = 1
-FLUX_UNIT = "1e-17 erg / (s cm2 Angstrom)"
 FILE = "file"
 #: Labels a simulated survey store keeps as ``true_<label>`` for evaluation: the
 #: redshift, the ISM properties the networks predict and the target S/N.
@@ -40,7 +40,7 @@ def variables() -> dict[str, Variable]:
     return {
         "flux": Variable((SPECTRUM, PIXEL), "float16", {"long_name": "observed flux / flux_scale"}),
         "ivar": Variable((SPECTRUM, PIXEL), "float16", {"long_name": "inverse variance x flux_scale^2"}),
-        "flux_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT, "long_name": "rms of covered flux"}),
+        "flux_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT_TEXT, "long_name": "rms of covered flux"}),
         "targetid": Variable((SPECTRUM,), "int64", {"long_name": "survey identifier"}),
         "source_file": Variable((SPECTRUM,), "int32", {"long_name": "index into file_path"}),
         "source_row": Variable((SPECTRUM,), "int32", {"long_name": "row in the source file"}),

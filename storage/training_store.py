@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.physics.constants import FLUX_UNIT_TEXT
 from pipeline.physics.noise import NoiseModel
 from pipeline.physics.params import COLUMNS
 from pipeline.sampling.grid import covered_mask
@@ -37,18 +38,17 @@ KIND = "training"
 #: Bump when the layout below changes; stores of another version are refused.
 SCHEMA_VERSION = 2
 INSTRUMENT = "instruments"  # the dimension; "instrument" is the per-spectrum index
-FLUX_UNIT = "1e-17 erg / (s cm2 Angstrom)"
 
 
 def variables(label_columns: list[str]) -> dict[str, Variable]:
     """The per-spectrum and per-pixel variables of a training store."""
     out = {
         "model_flux": Variable((SPECTRUM, PIXEL), "float16", {"units": "", "long_name": "noiseless flux / flux_scale"}),
-        "flux_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT, "long_name": "peak model flux"}),
+        "flux_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT_TEXT, "long_name": "peak model flux"}),
         "pixel_lo": Variable((SPECTRUM,), "int32", {"long_name": "first covered pixel"}),
         "pixel_hi": Variable((SPECTRUM,), "int32", {"long_name": "last covered pixel"}),
-        "noise_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT, "long_name": "noise amplitude a"}),
-        "noise_beta": Variable((SPECTRUM,), "float32", {"units": f"1 / ({FLUX_UNIT})",
+        "noise_scale": Variable((SPECTRUM,), "float32", {"units": FLUX_UNIT_TEXT, "long_name": "noise amplitude a"}),
+        "noise_beta": Variable((SPECTRUM,), "float32", {"units": f"1 / ({FLUX_UNIT_TEXT})",
                                                         "long_name": "object-noise coefficient"}),
         "targetid": Variable((SPECTRUM,), "int64", {"long_name": "row number in the store"}),
         "instrument": Variable((SPECTRUM,), "int8", {"long_name": "index into the store's instruments"}),

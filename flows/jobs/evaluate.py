@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import zarr
 
+from flows.jobs.predict import predict_batches
 from pipeline.assess import evaluation, figures, metrics
 from pipeline.assess.report import Report
-from pipeline.learn import inference
+from pipeline.learn.models import loaded_model
 from storage import catalogue, chunk_io, location, store, survey_store
 
 #: Spectra whose full p(z) is recomputed for the PIT (spread over up to PIT_CHUNKS chunks).
@@ -48,7 +48,7 @@ class EvaluateRequest:
                           out=self.out or _default_report_dir(self.catalogue))
         if not request.store or not store.exists(request.store):
             raise ValueError(f"{request.store}: not a store; pass the survey store the catalogue was scored from")
-        survey_store.require_truth(zarr.open_group(request.store, mode="r"))
+        survey_store.require_truth(store.open_read(request.store))
         if request.model and not Path(request.model, "model.pt").is_file():
             raise ValueError(f"{request.model}: no model.pt (pass --model, or none to skip the PIT)")
         return request
@@ -65,7 +65,7 @@ def _default_report_dir(catalogue_dir: str) -> str:
 def load(request: EvaluateRequest) -> tuple[dict, dict]:
     """(catalogue columns, truth), both (N,) arrays in store order; checks they match."""
     cat = catalogue.read(request.catalogue)
-    group = zarr.open_group(request.store, mode="r")
+    group = store.open_read(request.store)
     truth = survey_store.read_truth(group)
     if not np.array_equal(cat["TARGETID"], group["targetid"][:]):
         raise ValueError(f"{request.catalogue} was not scored from {request.store}: TARGETIDs differ")
@@ -74,20 +74,16 @@ def load(request: EvaluateRequest) -> tuple[dict, dict]:
 
 def pit_values(store_path: str, model_dir: str) -> np.ndarray:
     """PIT of the model's p(z) for ``PIT_SAMPLE`` spectra spread over the store's chunks."""
-    from flows.jobs.score import loaded_model
-
-    group = zarr.open_group(store_path, mode="r")
+    group = store.open_read(store_path)
     n, size = store.layout(store_path)
     chunks = np.unique(np.linspace(0, store.n_chunks(n, size) - 1, PIT_CHUNKS).round().astype(int))
     per_chunk = -(-PIT_SAMPLE // len(chunks))
-    task, model, _, _ = loaded_model(model_dir, group["wavelength"][:])
+    loaded = loaded_model(model_dir, group["wavelength"][:])
     values = []
     for index in chunks:
         data = chunk_io.read_rows(group, ("flux", "ivar", "true_z"), int(index))
-        rows = slice(0, per_chunk)
-        flux, ivar = survey_store.normalised({k: data[k][rows] for k in ("flux", "ivar")})
-        pz = inference.predict(task, model, flux, ivar)["pz"]
-        values.append(evaluation.pit(pz, data["true_z"][rows]))
+        for batch in predict_batches(loaded, data, limit=per_chunk):
+            values.append(evaluation.pit(batch.prediction["pz"], data["true_z"][batch.rows]))
     return np.concatenate(values)
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from flows.runtime.malloc import keep_freed_memory
+from pipeline.physics.constants import FLUX_UNIT_TEXT
 from pipeline.physics.instruments import get_instrument
 from pipeline.physics.simulate import (
     PRESETS,
@@ -95,7 +96,7 @@ class GenerateRequest:
             "code_version": code_version(),
             "dependencies": dependency_versions(),
             "wavelength_frame": "vacuum",
-            "flux_unit": KINDS[self.kind].FLUX_UNIT,
+            "flux_unit": FLUX_UNIT_TEXT,
             **({"ingest": {"simulated": True}} if self.kind == survey_store.KIND else {}),
         }
 

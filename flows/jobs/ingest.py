@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from pipeline.assess.zwarning import ZWarn
+from pipeline.physics.constants import FLUX_UNIT_TEXT
 from pipeline.sampling.grid import model_grid
 from pipeline.sampling.regrid import to_model_grid
 from storage import store, survey_store
@@ -109,7 +109,7 @@ def attrs(request: IngestRequest, n: int) -> dict:
             "ingest": {"files": len(request.files), "files_sha256": request.files_hash(), "format": request.format,
                        "chunk": min(request.chunk, max(n, 1)), "n": n},
             "code_version": code_version(), "dependencies": dependency_versions(),
-            "wavelength_frame": "vacuum", "flux_unit": survey_store.FLUX_UNIT}
+            "wavelength_frame": "vacuum", "flux_unit": FLUX_UNIT_TEXT}
 
 
 def check(request: IngestRequest, overwrite: bool = False) -> str:
@@ -155,7 +155,7 @@ def quarantine(path) -> list[dict]:
 
 def fill_chunk(path: str, index: int) -> dict:
     """Read, regrid, pack and write chunk ``index`` of the survey store at ``path``."""
-    group = zarr.open_group(path, mode="r")
+    group = store.open_read(path)
     n, size = store.layout(path)
     rows = store.chunk_rows(n, size, index)
     planned = {k: group[k][rows] for k in ("targetid", "source_file", "source_row", "zwarn_input")}

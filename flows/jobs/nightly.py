@@ -17,7 +17,6 @@ by the next one, with the same files, before new files are taken.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -25,10 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows.jobs.ingest import DEFAULT_CHUNK
-from storage import catalogue
-
-LEDGER = "nightly.json"
-PENDING, DONE = "pending", "done"
+from storage import catalogue, location
+from storage.ledger import PENDING, add_batch, combined_catalogue, file_entry, layout, read_ledger, scored_batches
 
 
 @dataclass(frozen=True)
@@ -53,32 +50,8 @@ class NightlyRequest:
 
     def check(self) -> None:
         """Fail before any work: a root that cannot be written, a damaged ledger."""
-        root = Path(self.root).absolute()
-        existing = next(p for p in (root, *root.parents) if p.exists())
-        if not existing.is_dir() or not os.access(existing, os.W_OK):
-            raise ValueError(f"cannot write {self.root}: {existing} is not a writable directory")
+        location.require_writable(self.root, make_parents=True)
         read_ledger(self.root)
-
-
-@dataclass(frozen=True)
-class BatchLayout:
-    store: str
-    catalogue: str
-
-
-def layout(root: str, name: str) -> BatchLayout:
-    night = os.path.join(root, "nights", name)
-    return BatchLayout(os.path.join(night, "survey.zarr"), os.path.join(night, "catalogue"))
-
-
-def combined_catalogue(root: str) -> str:
-    return os.path.join(root, "catalogue")
-
-
-def file_entry(path: str) -> dict:
-    """{"path" (absolute), "size" (bytes), "mtime_ns"} of a file."""
-    info = os.stat(path)
-    return {"path": str(Path(path).resolve()), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
 
 def matching(patterns) -> list[str]:
@@ -87,25 +60,6 @@ def matching(patterns) -> list[str]:
     for pattern in patterns:
         found.update(p for p in glob.glob(str(pattern)) if os.path.isfile(p))
     return sorted(found)
-
-
-def read_ledger(root: str) -> dict:
-    path = Path(root, LEDGER)
-    if not path.exists():
-        return {"batches": []}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); restore it or move it aside") from err
-
-
-def write_ledger(root: str, ledger: dict) -> None:
-    """Atomically: a reader sees the old ledger or the new one, never half of one."""
-    path = Path(root, LEDGER)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(ledger, indent=1))
-    os.replace(partial, path)
 
 
 def new_files(request: NightlyRequest, ledger: dict, now: float | None = None) -> tuple[list[dict], list[str]]:
@@ -138,8 +92,7 @@ def begin(request: NightlyRequest, now: float | None = None) -> tuple[dict | Non
     names = {b["name"] for b in ledger["batches"]}
     name = stamp if stamp not in names else f"{stamp}-{len(names)}"
     batch = {"name": name, "state": PENDING, "files": take}
-    ledger["batches"].append(batch)
-    write_ledger(request.root, ledger)
+    add_batch(request.root, ledger, batch)
     return _with_directory(request.root, batch), settling
 
 
@@ -147,24 +100,6 @@ def _with_directory(root: str, batch: dict) -> dict:
     """``batch``, once its directory exists (the flows write into it, they do not make it)."""
     Path(layout(root, batch["name"]).store).parent.mkdir(parents=True, exist_ok=True)
     return batch
-
-
-def finish(root: str, name: str, summary: dict) -> None:
-    """Mark batch ``name`` done, with its figures (spectra, quarantined files, ...)."""
-    ledger = read_ledger(root)
-    for batch in ledger["batches"]:
-        if batch["name"] == name:
-            batch.update(state=DONE, **summary)
-    write_ledger(root, ledger)
-
-
-def done_batches(root: str) -> list[dict]:
-    return [b for b in read_ledger(root)["batches"] if b["state"] == DONE]
-
-
-def scored_batches(root: str) -> list[str]:
-    """Names of the finished batches that have a catalogue (any spectra), in order."""
-    return [b["name"] for b in done_batches(root) if b.get("spectra")]
 
 
 def combined_is_current(root: str) -> bool:

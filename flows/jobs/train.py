@@ -4,11 +4,9 @@ directory (``pipeline.learn.training`` does the work, ``storage.loader`` feeds i
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import zarr
 from tqdm import tqdm
 
 from flows.runtime.malloc import keep_freed_memory
@@ -51,10 +49,7 @@ class TrainRequest:
                              "`spectroflow generate` (same arguments) first")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("--max-minutes must be positive")
-        existing = next(p for p in Path(self.out).absolute().parents if p.exists()) \
-            if not Path(self.out).exists() else Path(self.out)
-        if not existing.is_dir() or not os.access(existing, os.W_OK):
-            raise ValueError(f"cannot write {self.out}: {existing} is not a writable directory")
+        location.require_writable(self.out, make_parents=True)
 
 
 def finished(out, max_minutes: float | None = None) -> bool:
@@ -95,7 +90,7 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
     """Train and return the model card (written to ``request.out/card.json``)."""
     request.check()
     keep_freed_memory()
-    wavelength = zarr.open_array(request.store, path="wavelength", mode="r")[:]
+    wavelength = store.read_array(request.store, "wavelength")
     stats = label_stats(request.store, PROPERTIES, "train", request.seed)
     task = make_task(request.model, wavelength, stats)
     model = task.build(len(wavelength))
@@ -105,7 +100,7 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
                        limit=request.limit and max(request.limit // 4, 512))
     config = TrainConfig(batch_size=batch, max_epochs=request.max_epochs, max_minutes=request.max_minutes,
                          device=request.device, seed=request.seed)
-    z = zarr.open_array(request.store, path="z", mode="r")[:]
+    z = store.read_array(request.store, "z")
     card = {"z_range": [float(z.min()), float(z.max())], "train_split_size": len(train), "training_store": {"path": location.resolved(request.store), "fingerprint": store.fingerprint(request.store),
                                "generator": store.read_attrs(request.store).get("generator")},
             "code_version": code_version(), "dependencies": dependency_versions(), **request.extra}

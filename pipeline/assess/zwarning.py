@@ -87,3 +87,12 @@ _BIT_DOCS = {
     "DUPLICATE_TARGETID": "TARGETID seen more than once in the input",
     "UNSORTED_WAVELENGTH": "wavelengths were not increasing (sorted before use)",
 }
+
+
+def zwarn_counts(zwarn: np.ndarray) -> dict[str, int]:
+    """Rows per ZWARN bit name, plus "clean" for ZWARN = 0."""
+    counts = {"clean": int(np.count_nonzero(zwarn == 0))}
+    for value in np.unique(zwarn[zwarn != 0]):
+        for name in describe(int(value)):
+            counts[name] = counts.get(name, 0) + int(np.count_nonzero(zwarn == value))
+    return counts

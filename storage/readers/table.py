@@ -21,10 +21,10 @@ from astropy.io import fits
 from astropy.table import Table
 
 from pipeline.physics.airvac import air_to_vacuum
+from pipeline.physics.constants import FLUX_UNIT
 from storage.readers.base import Arm, RawSpectra, ReaderError
 
 FORMAT = "table"
-FLUX_UNIT = 1e-17 * u.erg / u.s / u.cm**2 / u.AA
 WAVE_NAMES = ("wavelength", "wave", "lambda")
 ERROR_NAMES = ("error", "err", "sigma", "flux_err", "uncertainty")
 

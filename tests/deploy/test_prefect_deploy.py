@@ -52,8 +52,7 @@ def test_the_nightly_deployment_processes_new_files_when_a_worker_picks_it_up(pr
 
     from survey_files import desi_file
 
-    from flows.jobs import nightly
-    from storage import catalogue
+    from storage import catalogue, ledger
 
     for pool in ("cpu", "gpu"):
         _prefect("work-pool", "create", pool, "--type", "process", "--overwrite")
@@ -65,5 +64,5 @@ def test_the_nightly_deployment_processes_new_files_when_a_worker_picks_it_up(pr
              "--param", f"root={root}", "--param", "settle_s=0")
     _prefect("worker", "start", "--pool", "cpu", "--run-once", env={**os.environ, "SPECTROFLOW_HOME": str(ROOT)},
              timeout=600)
-    assert [b["spectra"] for b in nightly.done_batches(str(root))] == [3]
+    assert [b["spectra"] for b in ledger.done_batches(str(root))] == [3]
     assert catalogue.read(root / "catalogue", ["TARGETID"])["TARGETID"].tolist() == [7, 8, 9]

@@ -11,9 +11,8 @@ import pytest
 from prefect_client import api, artifacts, flow_run, subflow_runs
 from survey_files import desi_file, sdss_file
 
-from flows.jobs import nightly
 from pipeline.assess.zwarning import ZWarn
-from storage import catalogue
+from storage import catalogue, ledger
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +35,7 @@ def test_three_nights_of_survey_files(prefect_api, tmp_path):
     first = _nightly(incoming, root)
     assert "2 new file(s), 4 spectra, 0 file(s) quarantined" in first.stdout
     assert "combined catalogue: 4 rows" in first.stdout
-    night1 = nightly.done_batches(str(root))[0]["name"]
+    night1 = ledger.done_batches(str(root))[0]["name"]
 
     sdss_file(incoming / "spec-101.fits", 101)
     desi_file(incoming / "coadd-2.fits", (201, 301))  # target 201 observed again
@@ -44,7 +43,7 @@ def test_three_nights_of_survey_files(prefect_api, tmp_path):
     second = _nightly(incoming, root)
     assert "3 new file(s), 3 spectra, 1 file(s) quarantined" in second.stdout and "truncated.fits" in second.stdout
     assert "combined catalogue: 7 rows (2 with a repeated TARGETID)" in second.stdout
-    night2 = nightly.done_batches(str(root))[1]["name"]
+    night2 = ledger.done_batches(str(root))[1]["name"]
 
     cat = catalogue.read(root / "catalogue")
     assert cat["TARGETID"].tolist() == [201, 202, 203, 100, 201, 301, 101]  # night by night, files sorted
@@ -56,7 +55,7 @@ def test_three_nights_of_survey_files(prefect_api, tmp_path):
 
     third = _nightly(incoming, root)  # nothing new: nothing redone
     assert "no new files" in third.stdout and "combined catalogue" not in third.stdout
-    assert len(nightly.read_ledger(str(root))["batches"]) == 2
+    assert len(ledger.read_ledger(str(root))["batches"]) == 2
 
     (incoming / "empty.fits").write_bytes(b"not a FITS file")  # a night of nothing readable
     fourth = _nightly(incoming, root)

@@ -30,3 +30,14 @@ def test_written_files_appear_whole_or_not_at_all(tmp_path, kind):
     assert not location.exists(location.join(base, "failed.bin"))
     location.remove(path)
     assert not location.exists(path)
+
+
+def test_one_writability_check_for_files_stores_and_directories(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    assert location.unwritable_reason(tmp_path / "new.zarr") is None
+    assert "does not exist" in location.unwritable_reason(tmp_path / "missing" / "new.zarr")
+    assert location.unwritable_reason(tmp_path / "missing" / "deeper", make_parents=True) is None
+    assert "is a file, not a directory" in location.unwritable_reason(tmp_path / "a-file" / "x", make_parents=True)
+    assert location.unwritable_reason("memory://anything") is None
+    with pytest.raises(ValueError, match=r"cannot write .*x: .*a-file is a file"):
+        location.require_writable(tmp_path / "a-file" / "x")
