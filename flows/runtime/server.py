@@ -3,9 +3,10 @@
 The embedded default needs nothing set up: if ``PREFECT_API_URL`` is unset, the
 CLI reuses a Prefect server already answering on 127.0.0.1:PORT, or starts one
 (``prefect server start``, SQLite under ``PREFECT_HOME``) detached from the
-terminal, so its UI outlives the command that started it. Real servers rather
-than Prefect's ephemeral mode: with a Dask task runner, ephemeral mode starts one
-API server per worker process (see DESIGN.md).
+terminal, so its UI outlives the command that started it. A real server rather
+than Prefect's ephemeral mode: with a DaskTaskRunner, ephemeral mode starts one
+temporary API server per worker process, all on the same SQLite file (2-3x slower),
+so a real local server is used.
 
 Only the standard library is imported here: the API URL must be in the
 environment before ``prefect`` is imported (Prefect reads its settings at import)
@@ -24,7 +25,7 @@ from pathlib import Path
 
 #: Port of the local server (override with SPECTROFLOW_PREFECT_PORT).
 DEFAULT_PORT = 4200
-#: A fresh server needs ~8 s here (FACTS.md); a first start migrates its database.
+#: A fresh server needs ~8 s on a 2-core machine; a first start also migrates its database.
 START_TIMEOUT_S = 120.0
 QUIET_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
