@@ -16,6 +16,13 @@ set +e
 python -m pytest -q "$@"
 rc=$?
 set -e
-# pytest exits 5 when no tests are collected (e.g. a filter matched nothing): not a failure.
-if [ "$rc" -eq 5 ]; then rc=0; fi
+# pytest exits 5 when no tests are collected. With a filter or a path given that is a
+# mistake (a mistyped -k must not pass silently); the plain run always collects tests.
+if [ "$rc" -eq 5 ]; then
+  if [ "$#" -gt 0 ]; then
+    echo "scripts/test.sh: no tests matched: $*" >&2
+  else
+    rc=0
+  fi
+fi
 exit "$rc"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from flows.cli.common import add_preset
+from storage import location
 
 
 def add_command(sub) -> None:
@@ -21,7 +21,7 @@ def add_command(sub) -> None:
 
 def run(args) -> int:
     """Simulate ``--n`` spectra, plot them to ``--out`` and print what was made."""
-    _check_writable(args.out)
+    location.require_writable(args.out)
     if args.n < 1:
         raise ValueError("--n must be at least 1")
     from pipeline.assess.plotting import plot_spectra
@@ -38,9 +38,3 @@ def run(args) -> int:
     )
     return 0
 
-
-def _check_writable(path: str) -> None:
-    """Fail before any work if ``path`` cannot be written."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise ValueError(f"cannot write {path}: directory {parent} does not exist or is not writable")

@@ -1,9 +1,9 @@
 """Redshift probability distributions on bins of u = ln(1+z), and their summaries.
 
 On the common log-wavelength grid a redshift is a shift of ln(1+z) / dln pixels,
-so the network's p(z) lives on uniform bins of u = ln(1+z) (M-TOPnet style, see
-``seeds/000``). From p(u) come Z (the probability-weighted mean of the main peak),
-ZERR (that peak's standard deviation), the 68 % interval, and a secondary peak.
+so the network's p(z) lives on uniform bins of u = ln(1+z) (M-TOPnet style: a
+classification over redshift bins whose softmax is the p(z)). From p(u) come Z (the
+probability-weighted mean of the main peak), ZERR (that peak's standard deviation), the 68 % interval, and a secondary peak.
 """
 
 from __future__ import annotations

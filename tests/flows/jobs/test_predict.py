@@ -1,7 +1,6 @@
 """The one read-and-predict loop of scoring and evaluation."""
 
 import numpy as np
-
 import pytest
 
 from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
