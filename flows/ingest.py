@@ -3,7 +3,8 @@
 Index tasks (one per batch of files) count the spectra and their TARGETIDs; the
 flow then creates the store template and fans one task per store chunk out, each
 reading the files behind its rows. Rerunning resumes: complete chunks are skipped.
-Unreadable files are listed in the store's ``quarantine`` attribute, each with the reason.
+Unreadable files -- at indexing, or when their chunk is written -- are listed in the
+store's ``quarantine`` attribute, each with the reason (``finish``, after the chunks).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.jobs.ingest import DEFAULT_CHUNK, IngestRequest, check, fill_chunk, index_files, prepare
+from flows.jobs.ingest import DEFAULT_CHUNK, IngestRequest, check, fill_chunk, finish, index_files, prepare
 from flows.runtime.cluster import task_runner
 from flows.runtime.progress import Progress, collect
 from storage import store
@@ -48,10 +49,8 @@ def ingest(files: list[str], out: str, format: str = "auto", chunk: int = DEFAUL
     start = time.perf_counter()
     results, failed = collect({ingest_chunk.submit(out, i): i for i in todo}, progress)
     rows = sum(r["rows"] for r in results)
-    from flows.jobs.ingest import quarantine
-
     summary = {"store": out, "spectra": n, "written_spectra": rows, "chunks": store.n_chunks(n, size),
-               "quarantined": quarantine(out), "seconds": time.perf_counter() - start, "failed": failed}
+               "quarantined": finish(out, results), "seconds": time.perf_counter() - start, "failed": failed}
     get_run_logger().info(f"ingested {n} spectra from {len(files)} files; {len(summary['quarantined'])} quarantined")
     if failed:
         raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed}; rerun the same command to retry them")

@@ -160,6 +160,12 @@ def read_attrs(path) -> dict:
     return dict(open_read(path).attrs)
 
 
+def update_attrs(path, attrs: dict) -> None:
+    """Set store attributes (a metadata write: the orchestrator's alone, after or before
+    the chunk writers, never concurrently with another ``update_attrs``)."""
+    zarr.open_group(str(path), mode="r+").attrs.update(attrs)
+
+
 def exists(path) -> bool:
     """True if ``path`` (local or URL) holds a store: its group metadata and chunk records."""
     return location.exists(location.join(path, "zarr.json")) and location.exists(

@@ -60,16 +60,39 @@ def has_truth(group) -> bool:
     return all(f"true_{k}" in group for k in TRUTH)
 
 
-def pack(flux: np.ndarray, ivar: np.ndarray) -> dict[str, np.ndarray]:
-    """Stored arrays (flux, ivar, flux_scale) from flux, ivar (B, npix) float32."""
+def pack(flux: np.ndarray, ivar: np.ndarray, unit: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Stored arrays (flux, ivar, flux_scale) from flux, ivar (B, npix), float32 or float64,
+    in units of ``unit`` (B,) (1e-17 erg/s/cm2/Å when None; ingest passes the powers of
+    two of ``regrid.to_model_grid_scaled``).
+
+    Each row is first divided by a power of two near its largest flux, so the float32
+    arithmetic below (the rms, the division, ivar x scale^2) never overflows or
+    underflows, whatever the flux level (1e-30 to 1e30 and beyond); dividing by a
+    power of two is exact, so ordinary input packs to the same bytes as without it."""
     good = ivar > 0
     n = np.maximum(good.sum(axis=1), 1)
-    f = np.where(good, flux, 0.0).astype(np.float32)
+    f = np.where(good, flux, 0.0)
+    p = _power_of_two_peak(f)
+    f = (f / p.astype(f.dtype)[:, None]).astype(np.float32)
     scale = np.sqrt(np.einsum("ij,ij->i", f, f) / n).astype(np.float32)
     scale[~(scale > 0)] = 1.0
-    norm_ivar = np.minimum(ivar * (scale * scale)[:, None], _F16_MAX)
+    q = p.astype(ivar.dtype)[:, None]
+    w = ivar * q
+    w *= q  # ivar x p^2, in two exact steps (p^2 alone may leave float32's range)
+    if w.dtype != np.float32:
+        w = np.minimum(w, np.finfo(np.float32).max).astype(np.float32)
+    norm_ivar = np.minimum(w * (scale * scale)[:, None], _F16_MAX)
+    physical = scale * p * (1.0 if unit is None else np.asarray(unit, np.float64))
     return {"flux": (f / scale[:, None]).astype(np.float16), "ivar": norm_ivar.astype(np.float16),
-            "flux_scale": scale}
+            "flux_scale": physical.astype(np.float32)}
+
+
+def _power_of_two_peak(f: np.ndarray) -> np.ndarray:
+    """(B,) float64: 2**(e-1) with each row's largest |f| in [2**(e-1), 2**e) (1 where the
+    row is 0 or not finite); max and min, no temporary of the array's size."""
+    peak = np.maximum(f.max(axis=1, initial=0.0), -f.min(axis=1, initial=0.0)).astype(np.float64)
+    _, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))
+    return np.ldexp(1.0, exponent - 1)
 
 
 def normalised(batch, out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -75,33 +75,89 @@ def sdss_files(directory, first_id, wavelength, flux, ivar):
     return [sdss_file(directory / f"spec-{first_id + k}.fits", first_id + k, wave, f[k], i[k]) for k in range(len(f))]
 
 
-def desi_coadd(path, targetids, wavelength, flux, ivar):
-    """One DESI coadd file holding all the spectra, on the B/R/Z arm grids."""
+def desi_coadd(path, targetids, wavelength, flux, ivar, edit=None):
+    """One DESI coadd file holding all the spectra, on the B/R/Z arm grids; ``edit``, if
+    given, turns each arm's resampled (flux, ivar) into what is written."""
     hdus = [fits.PrimaryHDU(), fits.BinTableHDU(Table({"TARGETID": np.asarray(targetids, np.int64)}),
                                                 name="FIBERMAP")]
     for arm, (lo, hi) in DESI_ARMS.items():
         wave = np.arange(lo, hi, 0.8)
         f, i = _onto(wavelength, flux, ivar, wave)
+        if edit is not None:
+            f, i = edit(f, i)
         hdus += [fits.ImageHDU(wave, name=f"{arm}_WAVELENGTH"), fits.ImageHDU(f, name=f"{arm}_FLUX"),
                  fits.ImageHDU(i, name=f"{arm}_IVAR"), fits.ImageHDU(np.zeros(f.shape, np.int32), name=f"{arm}_MASK")]
     fits.HDUList(hdus).writeto(path)
     return path
 
 
-def table_files(directory, first_id, wavelength, flux, ivar):
-    """One generic table per spectrum: air wavelengths in nm, flux with an error column,
+def native(wavelength, flux, ivar, air_aa):
+    """(flux, error), float64, of model-grid spectra resampled onto the air wavelengths
+    ``air_aa`` (Å; vacuum pixel centres), error = 1/sqrt(ivar) (inf where ivar = 0)."""
+    from pipeline.physics.airvac import air_to_vacuum
+
+    f, i = (a.astype(np.float64) for a in _onto(wavelength, flux, ivar, air_to_vacuum(air_aa)))
+    return f, np.where(i > 0, 1.0 / np.sqrt(np.where(i > 0, i, 1.0)), np.inf)
+
+
+def table_file(path, targetid, flux, error, wave_air=TABLE_AIR):
+    """A generic table: air wavelengths in nm, flux and error in 1e-17 erg/s/cm2/Å, with
     astropy units on every column (the reader must convert all three)."""
     from astropy import units as u
 
-    from pipeline.physics.airvac import air_to_vacuum
-
-    f, i = _onto(wavelength, flux, ivar, air_to_vacuum(TABLE_AIR))
-    err = np.where(i > 0, 1.0 / np.sqrt(np.where(i > 0, i, 1.0)), np.inf)
     unit = 1e-17 * u.erg / u.s / u.cm**2 / u.AA
-    paths = []
-    for k in range(len(f)):
-        t = Table({"wavelength": TABLE_AIR / 10.0 * u.nm, "flux": f[k] * unit, "error": err[k] * unit})
-        t.meta["AIRORVAC"], t.meta["TARGETID"] = "air", first_id + k
-        paths.append(directory / f"table-{first_id + k}.fits")
-        t.write(paths[-1])
-    return paths
+    t = Table({"wavelength": wave_air / 10.0 * u.nm, "flux": flux * unit, "error": error * unit})
+    t.meta["AIRORVAC"], t.meta["TARGETID"] = "air", targetid
+    t.write(path)
+    return path
+
+
+def table_files(directory, first_id, wavelength, flux, ivar):
+    """One generic table per spectrum (``table_file``)."""
+    f, err = native(wavelength, flux, ivar, TABLE_AIR)
+    return [table_file(directory / f"table-{first_id + k}.fits", first_id + k, f[k], err[k]) for k in range(len(f))]
+
+
+#: ESO SDP spectra: air wavelengths in nm on a 0.1 nm grid (an X-shooter-like product).
+ESO_AIR_NM = np.arange(370.0, 950.0, 0.1)
+
+
+def eso_file(path, wave, flux, err, qual=None, *, wave_unit="nm", flux_unit="erg cm**(-2) s**(-1) angstrom**(-1)",
+             wave_ucd="em.wl;obs.atmos", wave_name="WAVE", arcfile="ADP.2024-01-01T00:00:00.000.fits",
+             header=None, dtype=np.float64):
+    """An ESO Phase 3 SDP 1-D spectrum (SCIENCE.SPECTRUM): a one-row BINTABLE of arrays
+    WAVE, FLUX, ERR (and QUAL), with TUNIT/TUCD/TUTYP as the standard sets them.
+    Arrays of different lengths are written as given (a broken product)."""
+    arrays = {wave_name: np.asarray(wave, np.float64), "FLUX": np.asarray(flux, dtype),
+              "ERR": np.asarray(err, dtype)}
+    if qual is not None:
+        arrays["QUAL"] = np.asarray(qual, np.int32)
+    codes = {np.dtype(np.float64): "D", np.dtype(np.float32): "E", np.dtype(np.int32): "J"}
+    columns = [fits.Column(name=name, format=f"{max(a.size, 1)}{codes[a.dtype]}", array=a[None, :])
+               for name, a in arrays.items()]
+    hdu = fits.BinTableHDU.from_columns(columns, name="SPECTRUM")
+    meta = {wave_name: (wave_unit, wave_ucd, "spec:Data.SpectralAxis.Value"),
+            "FLUX": (flux_unit, "phot.flux.density;em.wl;src.net;meta.main", "spec:Data.FluxAxis.Value"),
+            "ERR": (flux_unit, "stat.error;phot.flux.density;meta.main", "spec:Data.FluxAxis.Accuracy.StatError"),
+            "QUAL": ("", "meta.code.qual;meta.main", "spec:Data.FluxAxis.Accuracy.QualityStatus")}
+    for k, name in enumerate(arrays, start=1):
+        unit, ucd, utype = meta[name]
+        if unit:
+            hdu.header[f"TUNIT{k}"] = unit
+        if ucd:
+            hdu.header[f"TUCD{k}"] = ucd
+        hdu.header[f"TUTYP{k}"] = utype
+    hdu.header["VOCLASS"], hdu.header["NELEM"] = "SPECTRUM v2.0", arrays["FLUX"].size
+    primary = fits.PrimaryHDU()
+    primary.header.update({"PRODCATG": "SCIENCE.SPECTRUM", "ORIGIN": "ESO", "INSTRUME": "XSHOOTER",
+                           "SPECSYS": "BARYCENT", "ARCFILE": arcfile, **(header or {})})
+    fits.HDUList([primary, hdu]).writeto(path)
+    return path
+
+
+def eso_files(directory, names, wavelength, flux, ivar):
+    """One ESO SDP file per spectrum, on ``ESO_AIR_NM``, flux and error in erg/s/cm2/Å,
+    QUAL 1 where there is no data."""
+    f, err = native(wavelength, flux, ivar, ESO_AIR_NM * 10.0)
+    return [eso_file(directory / f"{name}.fits", ESO_AIR_NM, f[k] * 1e-17, err[k] * 1e-17,
+                     np.isinf(err[k]).astype(np.int32), arcfile=f"ADP.{name}.fits") for k, name in enumerate(names)]

@@ -24,9 +24,16 @@ def add_chunk(parser, default: int) -> None:
     parser.add_argument("--chunk", type=int, default=None, help=f"spectra per chunk and per task (default {default})")
 
 
+#: ``--format`` choices: ``storage.readers.FORMATS``, spelled out here so ``--help`` does
+#: not import astropy (tests/flows/test_cli.py checks that the two agree).
+FORMATS = ("auto", "sdss", "desi", "eso", "table")
+
+
 def add_format(parser) -> None:
     """``--format``: the kind of survey FITS files."""
-    parser.add_argument("--format", choices=["auto", "sdss", "desi", "table"], default="auto")
+    parser.add_argument("--format", choices=FORMATS, default="auto",
+                        help="auto (default: detected per file), sdss (spec/spec-lite), desi (coadd), "
+                             "eso (ESO Phase 3 1-D spectrum) or table (1-D spectrum table)")
 
 
 def add_model(parser, help_text: str = "as for score") -> None:

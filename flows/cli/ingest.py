@@ -8,7 +8,8 @@ from flows.cli.common import INTERRUPTED, add_chunk, add_cluster, add_format, ad
 def add_command(sub) -> None:
     """Add ``ingest`` and its options."""
     parser = sub.add_parser("ingest", help="survey FITS files -> a survey store on the model grid (Prefect flow)")
-    parser.add_argument("files", nargs="+", help="SDSS spec/spec-lite, DESI coadd or 1-D spectrum-table FITS files")
+    parser.add_argument("files", nargs="+", help="SDSS spec/spec-lite, DESI coadd, ESO Phase 3 1-D spectrum "
+                                                       "or 1-D spectrum-table FITS files")
     parser.add_argument("--out", required=True, help="survey store to write (PATH.zarr)")
     add_format(parser)
     add_chunk(parser, 4096)

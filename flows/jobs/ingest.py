@@ -1,12 +1,17 @@
 """Ingest glue without Prefect: survey files -> a survey store on the model grid.
 
 1. ``index_files``: read each file once to count its spectra and their TARGETIDs;
-   an unreadable file becomes a quarantine entry (file and reason), not a crash.
+   an unreadable file (any exception) becomes a quarantine entry (file and reason),
+   not a crash.
 2. ``plan`` / ``prepare``: rows are assigned file by file in the order given;
    TARGETIDs seen more than once get the DUPLICATE_TARGETID bit; the template holds
    this plan (targetid, source_file, source_row, zwarn_input) before any chunk work.
 3. ``fill_chunk``: read the files behind one chunk's rows, regrid them
    (``pipeline.sampling.regrid``), pack (``storage.survey_store``) and write; idempotent.
+   A file that fails there (any exception: changed or damaged since indexing) gives
+   its rows BAD_INPUT | NODATA and the chunk's result names it with the reason.
+4. ``finish``: the orchestrator adds those files to the store's quarantine list (one
+   writer, after the chunks) and returns the list.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import numpy as np
 from pipeline.assess.zwarning import ZWarn
 from pipeline.physics.constants import FLUX_UNIT_TEXT
 from pipeline.sampling.grid import model_grid
-from pipeline.sampling.regrid import to_model_grid
+from pipeline.sampling.regrid import to_model_grid_scaled
 from storage import store, survey_store
 from storage.provenance import code_version, dependency_versions
-from storage.readers import ReaderError, read
+from storage.readers import FORMATS, ReaderError, read
 
 DEFAULT_CHUNK = 4096
 RESUME_KEYS = ("store", "ingest", "code_version")
@@ -54,8 +59,8 @@ class IngestRequest:
             raise ValueError("no input files given")
         if self.chunk < 1:
             raise ValueError(f"--chunk must be at least 1, got {self.chunk}")
-        if self.format not in ("auto", "sdss", "desi", "table"):
-            raise ValueError(f"--format {self.format!r}: choose auto, sdss, desi or table")
+        if self.format not in FORMATS:
+            raise ValueError(f"--format {self.format!r}: choose {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
 
     def files_hash(self) -> str:
         return hashlib.sha256("\n".join(str(Path(f).resolve()) for f in self.files).encode()).hexdigest()[:16]
@@ -79,15 +84,22 @@ def expand_patterns(files) -> tuple[str, ...]:
 
 
 def index_files(paths, format: str = "auto") -> list[dict]:
-    """Per file: {"path", "targetid": [...]} or {"path", "error": reason}."""
+    """Per file: {"path", "targetid": [...]} or {"path", "error": reason}; any exception
+    while reading a file quarantines that file, never the batch."""
     out = []
     for path in paths:
         try:
             raw = read(path, format)
             out.append({"path": str(path), "targetid": raw.targetid.tolist()})
-        except ReaderError as err:
-            out.append({"path": str(path), "error": str(err)})
+        except Exception as err:
+            out.append({"path": str(path), "error": reason(path, err)})
     return out
+
+
+def reason(path, err: Exception) -> str:
+    """A quarantine reason: the ReaderError's message (it names the file), or the file,
+    the exception's type and its message."""
+    return str(err) if isinstance(err, ReaderError) else f"{path}: {type(err).__name__}: {err}"
 
 
 def plan(index: list[dict]) -> dict[str, np.ndarray]:
@@ -153,35 +165,83 @@ def quarantine(path) -> list[dict]:
     return store.read_attrs(path).get(QUARANTINE, [])
 
 
+def finish(path, results=()) -> list[dict]:
+    """Add the files that failed while their chunk was written to the quarantine list
+    and return the list. ``results``: what ``fill_chunk`` returned (their "quarantine"
+    entries). Only the orchestrator calls this, after the chunks: chunk tasks never
+    write the store's attributes, which concurrent writers would overwrite.
+
+    A file flagged by an earlier, interrupted run (its rows carry NODATA in
+    ``zwarn_input``, which only such files get) whose result was lost is read again
+    for its reason."""
+    listed = quarantine(path)
+    known = {e["path"] for e in listed}
+    new = [e for r in results for e in r.get(QUARANTINE, []) if e["path"] not in known]
+    known |= {e["path"] for e in new}
+    group = store.open_read(path)
+    flagged = (group["zwarn_input"][:] & int(ZWarn.NODATA)) != 0
+    if flagged.any():
+        files, source_file, source_row = group["file_path"][:], group["source_file"][:], group["source_row"][:]
+        format, targetid = dict(group.attrs)["ingest"]["format"], group["targetid"][:]
+        for f in np.unique(source_file[flagged]):
+            if str(files[f]) in known:
+                continue
+            mine = source_file == f
+            *_, error = _regrid_file(str(files[f]), source_row[mine], format, targetid[mine])
+            new.append({"path": str(files[f]), "error": error or f"{files[f]}: could not be read when its chunk "
+                        "was written (readable now: rerun with --overwrite to ingest it)"})
+            known.add(str(files[f]))
+    if new:
+        store.update_attrs(path, {QUARANTINE: listed + new})
+    return listed + new
+
+
 def fill_chunk(path: str, index: int) -> dict:
-    """Read, regrid, pack and write chunk ``index`` of the survey store at ``path``."""
+    """Read, regrid, pack and write chunk ``index`` of the survey store at ``path``.
+
+    Returns {"chunk", "rows", "checksum", "quarantine"}: the files that failed here, each
+    {"path", "error"} (their rows are written flagged BAD_INPUT | NODATA), for ``finish``."""
     group = store.open_read(path)
     n, size = store.layout(path)
     rows = store.chunk_rows(n, size, index)
     planned = {k: group[k][rows] for k in ("targetid", "source_file", "source_row", "zwarn_input")}
     files = group["file_path"][:]
     format = dict(group.attrs)["ingest"]["format"]
+    # float32 model-grid spectra in units of a per-spectrum power of two (``unit``), so
+    # any flux level fits; pack turns them into the stored arrays
     flux = np.zeros((rows.stop - rows.start, group["wavelength"].shape[0]), np.float32)
     ivar = np.zeros_like(flux)
+    unit = np.ones(len(flux))
     bits = planned["zwarn_input"].copy()
+    failed = []
     for f in np.unique(planned["source_file"]):
         mine = np.flatnonzero(planned["source_file"] == f)
-        f_flux, f_ivar, f_bits = _regrid_file(str(files[f]), planned["source_row"][mine], format)
-        flux[mine], ivar[mine] = f_flux, f_ivar
+        f_flux, f_ivar, f_bits, f_unit, error = _regrid_file(str(files[f]), planned["source_row"][mine], format,
+                                                             planned["targetid"][mine])
+        flux[mine], ivar[mine], unit[mine] = f_flux, f_ivar, f_unit
         bits[mine] |= f_bits
-    arrays = {**survey_store.pack(flux, ivar), **planned, "zwarn_input": bits}
+        if error:
+            failed.append({"path": str(files[f]), "error": error})
+    arrays = {**survey_store.pack(flux, ivar, unit), **planned, "zwarn_input": bits}
     crc = store.write_chunk(path, index, arrays)
     store.mark_complete(path, index, crc)
-    return {"chunk": index, "rows": rows.stop - rows.start, "checksum": crc}
+    return {"chunk": index, "rows": rows.stop - rows.start, "checksum": crc, QUARANTINE: failed}
 
 
-def _regrid_file(path: str, rows: np.ndarray, format: str):
-    """Model-grid (flux, ivar, bits) of ``rows`` of one file; a file that became
-    unreadable since indexing gives empty rows flagged BAD_INPUT | NODATA."""
+def _regrid_file(path: str, rows: np.ndarray, format: str, targetid: np.ndarray):
+    """Model-grid (flux, ivar, bits, unit, error) of ``rows`` of one file (see
+    ``regrid.to_model_grid_scaled``; error None). A file that fails -- any exception:
+    unreadable now, other TARGETIDs than indexed, a reader's or the regridding's
+    failure -- gives empty rows flagged BAD_INPUT | NODATA and the reason."""
     try:
         raw = read(path, format)
-    except ReaderError:
+        found = raw.targetid[rows]
+        if not np.array_equal(found, targetid):
+            raise ReaderError(f"{path}: changed since it was indexed (TARGETIDs {found[:3].tolist()}... "
+                              f"where {np.asarray(targetid)[:3].tolist()}... were indexed)")
+        arms = [(a.wavelength, a.flux[rows], a.ivar[rows]) for a in raw.arms]
+        return (*to_model_grid_scaled(arms), None)
+    except Exception as err:
         empty = np.zeros((len(rows), model_grid().n), np.float32)
-        return empty, empty, np.full(len(rows), int(ZWarn.BAD_INPUT | ZWarn.NODATA))
-    arms = [(a.wavelength, a.flux[rows], a.ivar[rows]) for a in raw.arms]
-    return to_model_grid(arms)
+        return (empty, empty, np.full(len(rows), int(ZWarn.BAD_INPUT | ZWarn.NODATA)), np.ones(len(rows)),
+                reason(path, err))

@@ -23,7 +23,8 @@ class ZWarn(IntFlag):
     OUT_OF_RANGE = 1 << 5
     #: redrock bit 9: no usable data at all (the row exists so nothing is lost).
     NODATA = 1 << 9
-    #: redrock bit 11 (POORDATA): bad input (NaN/inf flux, non-positive ivar, ...).
+    #: redrock bit 11 (POORDATA): unreadable input, or no valid value at all (NaN/inf flux,
+    #: negative ivar everywhere); invalid pixels among valid ones are only masked.
     BAD_INPUT = 1 << 11
     #: median S/N per pixel below the low-S/N threshold.
     LOW_SNR = 1 << 16
@@ -81,7 +82,8 @@ _BIT_DOCS = {
     "MULTIPLE_PEAKS": f"p(z) has a secondary peak with probability > {SECOND_PEAK_PROB}",
     "OUT_OF_RANGE": "Z outside the redshift range the model was trained on",
     "NODATA": "no usable pixel at all",
-    "BAD_INPUT": "unreadable or invalid input (NaN/inf, non-positive ivar, wavelengths off the grid)",
+    "BAD_INPUT": "unreadable input, or none of it valid (all NaN/inf or negative ivar); single invalid pixels are "
+                 "masked, without a bit",
     "LOW_SNR": f"median S/N per pixel below {LOW_SNR}",
     "BROAD_PZ": f"68 % interval wider than {BROAD_PZ_WIDTH} in ln(1+z)",
     "DUPLICATE_TARGETID": "TARGETID seen more than once in the input",

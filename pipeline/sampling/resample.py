@@ -48,7 +48,7 @@ def resample(wavelength: np.ndarray, flux: np.ndarray, ivar: np.ndarray, out_edg
     (B, N); pixels with ivar <= 0 or non-finite values are bad and ignored.
     """
     w = overlap_matrix(edges_from_centres(wavelength), np.asarray(out_edges, dtype=np.float64))
-    flux, ivar = np.atleast_2d(flux).astype(np.float64), np.atleast_2d(ivar).astype(np.float64)
+    flux, ivar = (np.asarray(np.atleast_2d(a), dtype=np.float64) for a in (flux, ivar))  # no copy if float64
     good = (ivar > 0) & np.isfinite(flux) & np.isfinite(ivar)
     f = np.where(good, flux, 0.0)
     var = np.where(good, 1.0 / np.where(good, ivar, 1.0), 0.0)
@@ -60,4 +60,7 @@ def resample(wavelength: np.ndarray, flux: np.ndarray, ivar: np.ndarray, out_edg
     out_flux = np.where(ok, total / safe, 0.0)
     out_var = np.where(ok, variance / safe**2, np.inf)
     out_ivar = np.where(ok & (out_var > 0), 1.0 / np.where(out_var > 0, out_var, 1.0), 0.0)
+    # float32 saturates rather than overflowing to inf (callers scale spectra to O(1) first:
+    # pipeline.sampling.regrid; this only guards inconsistent input such as ivar ~ 1e60)
+    np.minimum(out_ivar, np.finfo(np.float32).max, out=out_ivar)
     return out_flux.astype(np.float32), out_ivar.astype(np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from storage.readers.base import Arm, RawSpectra, ReaderError
+from storage.readers.base import Arm, RawSpectra, ReaderError, floats
 
 FORMAT = "desi"
 ARMS = ("B", "R", "Z")
@@ -32,13 +32,13 @@ def read(path: str, hdus: fits.HDUList) -> RawSpectra:
 def _arm(path: str, hdus: fits.HDUList, arm: str, n: int) -> Arm:
     try:
         wave = np.asarray(hdus[f"{arm}_WAVELENGTH"].data, dtype=np.float64)
-        flux = np.atleast_2d(np.asarray(hdus[f"{arm}_FLUX"].data, dtype=np.float32))
-        ivar = np.atleast_2d(np.asarray(hdus[f"{arm}_IVAR"].data, dtype=np.float32))
+        flux = np.atleast_2d(floats(hdus[f"{arm}_FLUX"].data))
+        ivar = np.atleast_2d(floats(hdus[f"{arm}_IVAR"].data))
     except KeyError as err:
         raise ReaderError(f"{path}: DESI arm {arm} incomplete ({err})") from None
     if flux.shape != ivar.shape or flux.shape != (n, wave.size):
         raise ReaderError(f"{path}: DESI arm {arm} shapes disagree: wavelength {wave.shape}, flux {flux.shape}, "
                           f"ivar {ivar.shape}, FIBERMAP rows {n}")
     if f"{arm}_MASK" in hdus:
-        ivar = np.where(np.asarray(hdus[f"{arm}_MASK"].data) != 0, np.float32(0), ivar)
+        ivar = np.where(np.asarray(hdus[f"{arm}_MASK"].data) != 0, ivar.dtype.type(0), ivar)
     return Arm(wave, flux, ivar)

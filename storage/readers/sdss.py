@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from storage.readers.base import Arm, RawSpectra, ReaderError
+from storage.readers.base import Arm, RawSpectra, ReaderError, floats
 
 FORMAT = "sdss"
 
@@ -27,10 +27,10 @@ def read(path: str, hdus: fits.HDUList) -> RawSpectra:
         if need not in names:
             raise ReaderError(f"{path}: SDSS COADD HDU has no '{need}' column")
     wave = 10.0 ** np.asarray(coadd[names["loglam"]], dtype=np.float64)
-    flux = np.asarray(coadd[names["flux"]], dtype=np.float32)[None, :]
-    ivar = np.asarray(coadd[names["ivar"]], dtype=np.float32)[None, :]
+    flux = floats(coadd[names["flux"]])[None, :]
+    ivar = floats(coadd[names["ivar"]])[None, :]
     if "and_mask" in names:
-        ivar = np.where(np.asarray(coadd[names["and_mask"]])[None, :] != 0, np.float32(0), ivar)
+        ivar = np.where(np.asarray(coadd[names["and_mask"]])[None, :] != 0, ivar.dtype.type(0), ivar)
     return RawSpectra(path, FORMAT, np.array([_targetid(path, hdus)], dtype=np.int64), [Arm(wave, flux, ivar)])
 
 

@@ -16,8 +16,11 @@ N = WAVE.size
 #: Spectrum cases: name -> (file keyword arguments, ZWARN bits the row must carry).
 ROWS = {
     "good": ({}, 0),
-    "nan_flux": ({"flux": np.where(np.arange(N) % 7 == 0, np.nan, FLUX)}, ZWarn.BAD_INPUT),
-    "inf_flux": ({"flux": np.where(np.arange(N) < 30, np.inf, FLUX)}, ZWarn.BAD_INPUT),
+    # non-finite pixels are masked and the spectrum is used on the rest, without a bit;
+    # a spectrum with nothing finite left is BAD_INPUT (and NODATA)
+    "nan_flux": ({"flux": np.where(np.arange(N) % 7 == 0, np.nan, FLUX)}, 0),
+    "inf_flux": ({"flux": np.where(np.arange(N) < 30, np.inf, FLUX)}, 0),
+    "all_nan": ({"flux": np.full(N, np.nan)}, ZWarn.BAD_INPUT | ZWarn.NODATA),
     "zero_ivar": ({"ivar": np.zeros(N)}, ZWarn.NODATA | ZWarn.LITTLE_COVERAGE),
     "negative_ivar": ({"ivar": -IVAR}, ZWarn.BAD_INPUT | ZWarn.NODATA),
     "few_pixels": ({"ivar": np.where(np.arange(N) < 3, IVAR, 0.0)}, ZWarn.LITTLE_COVERAGE),
@@ -68,6 +71,8 @@ def test_bad_spectrum_gets_a_flagged_row(catalogue, name):
     else:
         assert row["ZWARN"] & (ZWarn.BAD_INPUT | ZWarn.NODATA | ZWarn.LITTLE_COVERAGE) == 0
         assert row["NPIX_GOOD"] > 5000
+        if name != "good":  # the masked pixels are not counted as data
+            assert row["NPIX_GOOD"] < cat.iloc[list(ROWS).index("good")]["NPIX_GOOD"]
 
 
 def test_unsorted_wavelengths_score_like_sorted_ones(catalogue):

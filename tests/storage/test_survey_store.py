@@ -44,3 +44,23 @@ def test_normalised_into_buffers_matches_and_reuses_them():
     for g, want, buffer in zip(got, survey_store.normalised(packed), buffers):
         np.testing.assert_array_equal(g, want)
         assert g.shape == (4, 300) and np.shares_memory(g, buffer)
+
+
+def test_packed_arrays_do_not_depend_on_the_flux_level_from_1e_minus_30_to_1e30():
+    """float64 input far outside float32's range packs like the ordinary input; powers of
+    two, including the ``unit`` ingest passes, give exactly the same bytes."""
+    flux, ivar = spectra()
+    ref = survey_store.pack(flux, ivar)
+    for s in (2.0**90, 2.0**-90):
+        for packed in (survey_store.pack(flux * np.float64(s), ivar / np.float64(s) ** 2),
+                       survey_store.pack(flux, ivar, unit=np.full(len(flux), s))):
+            for key in ("flux", "ivar"):
+                np.testing.assert_array_equal(packed[key], ref[key])
+            np.testing.assert_array_equal(packed["flux_scale"], (ref["flux_scale"] * s).astype(np.float32))
+    for s in (1e30, 1e-30):
+        packed = survey_store.pack(flux * np.float64(s), ivar / np.float64(s) ** 2)
+        assert np.isfinite(packed["flux_scale"]).all()
+        np.testing.assert_allclose(packed["flux_scale"] / ref["flux_scale"], s, rtol=1e-6)
+        for key in ("flux", "ivar"):  # float16: at most one unit in the last place apart
+            np.testing.assert_allclose(packed[key].astype(np.float32), ref[key].astype(np.float32), rtol=1e-3,
+                                       atol=1e-7)

@@ -43,6 +43,16 @@ def _pool(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _covered_share(good: np.ndarray) -> np.ndarray:
+    """(B, npix / POOL) float32: the share of each group's POOL pixels that is covered
+    (counted on int8 views of the mask: no float copy of the whole batch)."""
+    g = good.view(np.int8)
+    count = g[:, 0::POOL].copy()
+    for k in range(1, POOL):
+        count += g[:, k::POOL]
+    return count.astype(np.float32) * np.float32(1.0 / POOL)
+
+
 def _zeroed(a: np.ndarray, bad: np.ndarray) -> np.ndarray:
     """float32 copy of ``a`` with 0 where ``bad`` (copy + masked fill: ~2x faster than np.where)."""
     out = np.array(a, dtype=np.float32)
@@ -53,10 +63,12 @@ def _zeroed(a: np.ndarray, bad: np.ndarray) -> np.ndarray:
 def prepare_inputs(flux: np.ndarray, ivar: np.ndarray) -> np.ndarray:
     """(B, 2, npix / POOL) float32 network input from flux, ivar (B, npix).
 
-    Pixels are averaged in groups of POOL first (uncovered ones count as 0), then
-    channel 0 = asinh(flux / rms), rms over the covered pixels (robust to any flux
-    unit or distance), and channel 1 = asinh(rms sqrt(mean ivar)) / 3, the S/N per
-    pixel at the rms level; both are 0 where nothing is covered. NaN/inf flux or
+    Pixels are averaged in groups of POOL first, over the covered pixels of each group
+    only (a masked pixel inside the coverage, e.g. a NaN or a bad-pixel mask, leaves
+    the mean of its neighbours instead of a dip the network would read as a feature),
+    then channel 0 = asinh(flux / rms), rms over the covered pixels (robust to any
+    flux unit or distance), and channel 1 = asinh(rms sqrt(mean ivar)) / 3, the S/N
+    per pixel at the rms level; both are 0 where nothing is covered. NaN/inf flux or
     ivar counts as uncovered.
     """
     good = ivar > 0
@@ -70,6 +82,10 @@ def prepare_inputs(flux: np.ndarray, ivar: np.ndarray) -> np.ndarray:
     x = np.empty((f.shape[0], 2, f.shape[1] // POOL), dtype=np.float32)
     x[:, 0] = _pool(f)
     x[:, 1] = _pool(_zeroed(ivar, bad))
+    covered = _covered_share(good)  # 1 where a whole group is covered: those means are unchanged
+    partly = (covered > 0) & (covered < 1)
+    for channel in (0, 1):
+        np.divide(x[:, channel], covered, out=x[:, channel], where=partly)
     x[:, 0] /= rms[:, None]
     np.sqrt(x[:, 1], out=x[:, 1])
     x[:, 1] *= rms[:, None]
