@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 from storage import fits_stream, location
 
 PARTS = "parts"
+#: EXTNAME of the catalogue's table HDU (redrock's): ``Table.read(path, hdu="REDSHIFTS")``.
+HDU_NAME = "REDSHIFTS"
 #: What the parts were made from (model and input store), next to them.
 SOURCE = "source.json"
 
@@ -44,7 +46,7 @@ def write_part(out_dir, chunk: int, columns: dict[str, np.ndarray]) -> str:
     """Write one chunk's rows atomically; returns the part's path."""
     path = part_path(out_dir, chunk)
     with location.written(path) as local:
-        pq.write_table(pa.table({k: np.asarray(v) for k, v in columns.items()}), local)
+        pq.write_table(pa.table({k: _arrow(v) for k, v in columns.items()}), local)
     return path
 
 
@@ -176,24 +178,38 @@ def _check_rows(out_dir, parts: list[str], targetid: np.ndarray) -> None:
 
 def _write_fits(local: str, tables, first: pa.Table, n_rows: int, units: dict[str, str], provenance: dict) -> None:
     """The FITS catalogue at the local path ``local``, streamed table by table (``first``:
-    the first, for the layout); FITS cannot carry logarithmic (dex) units, so those go
-    into COMMENT cards."""
+    the first, for the layout), in a table HDU named ``REDSHIFTS`` as redrock's; every
+    unit is in TUNITn, and the logarithmic (dex) ones, which the FITS standard lacks,
+    are spelled out in COMMENT cards too."""
     strings = [f.name for f in first.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     widths = {name: 1 for name in strings}
     for table in (tables(columns=strings) if strings else ()):
         for name in strings:
             widths[name] = max(widths[name], pc.max(pc.utf8_length(table.column(name))).as_py() or 1)
-    fits_units = {k: v for k, v in units.items() if v and not v.startswith("dex")}
     comments = [f"{k} unit: {v}" for k, v in units.items() if v and v.startswith("dex")]
-    header, dtype = fits_stream.template(_numpy(first), fits_units,
-                                         {**_header(provenance), "COMMENT": comments}, widths)
+    header, dtype = fits_stream.template(_numpy(first), units, {**_header(provenance), "COMMENT": comments}, widths,
+                                         extname=HDU_NAME)
     fits_stream.write(local, header, dtype, n_rows, (_numpy(table) for table in tables()))
 
 
+def _arrow(values) -> pa.Array:
+    """A column for Arrow: (B, n) arrays become fixed-size lists of n values."""
+    values = np.asarray(values)
+    if values.ndim == 2:
+        return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+    return pa.array(values)
+
+
 def _numpy(table: pa.Table) -> dict[str, np.ndarray]:
+    """Columns as numpy arrays; fixed-size list columns as (N, n) arrays."""
     out = {}
     for name in table.column_names:
-        values = table.column(name).to_numpy(zero_copy_only=False)
+        column = table.column(name)
+        if pa.types.is_fixed_size_list(column.type):
+            flat = pa.concat_arrays([c.flatten() for c in column.chunks]) if column.num_chunks else pa.array([])
+            out[name] = flat.to_numpy(zero_copy_only=False).reshape(len(column), column.type.list_size)
+            continue
+        values = column.to_numpy(zero_copy_only=False)
         out[name] = values.astype(str) if values.dtype == object else values
     return out
 

@@ -20,10 +20,15 @@ from astropy.table import Table
 BLOCK = 2880  # bytes per FITS block
 
 
-def template(columns: dict[str, np.ndarray], units: dict[str, str], meta: dict, string_widths: dict[str, int]):
-    """(header, record dtype) of a BINTABLE from one batch's columns (name -> (B,) array).
+def template(columns: dict[str, np.ndarray], units: dict[str, str], meta: dict, string_widths: dict[str, int],
+             extname: str | None = None):
+    """(header, record dtype) of a BINTABLE from one batch's columns (name -> (B,) or
+    (B, n) array; the latter become vector columns).
 
-    string_widths: characters per string column (the largest over all batches).
+    units: column -> unit string, written to TUNITn. Units the FITS standard lacks
+    (logarithmic ``dex(...)``) are written as astropy spells them: astropy reads them back
+    as the same string (with a UnitsWarning). string_widths: characters per string column
+    (the largest over all batches); extname: the table HDU's EXTNAME.
     """
     first = {}
     for name, values in columns.items():
@@ -34,10 +39,18 @@ def template(columns: dict[str, np.ndarray], units: dict[str, str], meta: dict, 
             values = values[:1].astype(f"S{max(string_widths.get(name, 1), 1)}")
         first[name] = values[:1]
     table = Table(first)
+    raw = {}
     for name, unit in units.items():
         if name in table.colnames and unit:
-            table[name].unit = unit
+            if unit.startswith("dex"):
+                raw[name] = unit
+            else:
+                table[name].unit = unit
     hdu = fits.table_to_hdu(table)
+    for name, unit in raw.items():
+        hdu.header[f"TUNIT{table.colnames.index(name) + 1}"] = unit
+    if extname:
+        hdu.header["EXTNAME"] = extname
     for key, value in meta.items():
         if key == "COMMENT":
             for line in value:

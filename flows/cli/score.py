@@ -12,6 +12,8 @@ def add_command(sub) -> None:
     parser.add_argument("--store", required=True, help="survey store (from `spectroflow ingest`)")
     add_model(parser, f"model directory (from `spectroflow train`) or a shipped model (default: {weights.DEFAULT})")
     parser.add_argument("--out", required=True, help="catalogue directory")
+    parser.add_argument("--no-refine", dest="refine", action="store_false",
+                        help="skip the template fit: Z is the network's p(z) peak (faster, ~10x less precise)")
     add_workers(parser)
     add_cluster(parser)
     parser.set_defaults(func=run)
@@ -21,7 +23,7 @@ def run(args) -> int:
     """Score ``--store`` with ``--model`` into the catalogue ``--out`` and print its size and ZWARN counts."""
     from flows.jobs.score import ScoreRequest
 
-    request = ScoreRequest(args.store, weights.resolve(args.model), args.out)
+    request = ScoreRequest(args.store, weights.resolve(args.model), args.out, args.refine)
     request.check()
 
     def flow():

@@ -16,6 +16,8 @@ import numpy as np
 from flows.jobs.predict import predict_batches
 from flows.runtime.malloc import keep_freed_memory
 from pipeline.assess import columns
+from pipeline.fit.refine import refine_pz
+from pipeline.fit.templates import basis_id
 from pipeline.learn.models import loaded_model, model_id
 from pipeline.learn.training import read_card
 from pipeline.sampling.grid import Z_MAX
@@ -29,11 +31,14 @@ READ_AHEAD = 2
 
 @dataclass(frozen=True)
 class ScoreRequest:
-    """Score the survey store ``store`` with the model in ``model`` into ``out``."""
+    """Score the survey store ``store`` with the model in ``model`` into ``out``; with
+    ``refine`` (the default) the network's p(z) peaks are refined by a template fit
+    (``pipeline.fit``), without it the catalogue holds the network's redshifts."""
 
     store: str
     model: str
     out: str
+    refine: bool = True
 
     def check(self) -> None:
         """Fail before any work: not a survey store, incomplete, unreadable model."""
@@ -48,12 +53,12 @@ class ScoreRequest:
         location.require_writable(self.out, make_parents=True)
 
 
-def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> dict:
+def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int, refine: bool = True) -> dict:
     """Score chunk ``index`` into its catalogue part (skipped if the part exists).
 
     Returns {"chunk", "rows", "skipped", "seconds", and per stage "read_s" (store read
-    and decompression), "model_s" (inputs, network, p(z) summary), "write_s" (float32
-    cast, catalogue columns, Parquet)}.
+    and decompression), "model_s" (inputs, network, p(z) summary), "fit_s" (the template
+    fit, 0 without ``refine``), "write_s" (float32 cast, catalogue columns, Parquet)}.
     """
     if location.exists(catalogue.part_path(out_dir, index)):
         return {"chunk": index, "rows": 0, "skipped": True, "seconds": 0.0}
@@ -66,16 +71,20 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int) -> di
     loaded = loaded_model(model_dir, group["wavelength"][:])
     data = chunk_io.read_rows(group, ("flux", "ivar", "targetid", "zwarn_input"), index)
     read = time.perf_counter()
-    model_s, parts = 0.0, []
+    model_s, fit_s, parts = 0.0, 0.0, []
     for batch in predict_batches(loaded, data):
         model_s += batch.seconds
+        tick = time.perf_counter()
+        fit = refine_pz(batch.flux, batch.ivar, batch.prediction["pz"], loaded.task.bins) if refine else None
+        fit_s += time.perf_counter() - tick
         parts.append(columns.rows(batch.prediction, data["targetid"][batch.rows], data["zwarn_input"][batch.rows],
-                                  batch.flux, batch.ivar, loaded.card.get("z_range", [0.0, Z_MAX]), loaded.id, index))
+                                  batch.flux, batch.ivar, loaded.card.get("z_range", [0.0, Z_MAX]), loaded.id, index,
+                                  fit))
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     catalogue.write_part(out_dir, index, table)
     end = time.perf_counter()
     return {"chunk": index, "rows": len(data["flux"]), "skipped": False, "seconds": end - start,
-            "read_s": read - start, "model_s": model_s, "write_s": end - read - model_s}
+            "read_s": read - start, "model_s": model_s, "fit_s": fit_s, "write_s": end - read - model_s - fit_s}
 
 
 def merge(request: ScoreRequest) -> dict:
@@ -88,5 +97,6 @@ def merge(request: ScoreRequest) -> dict:
                   "model_card": card, "training_store": card.get("training_store", {}).get("fingerprint"),
                   "input_store": location.resolved(request.store), "input_fingerprint": store.fingerprint(request.store),
                   "quarantined_files": store.read_attrs(request.store).get("quarantine", []),
+                  "refined": request.refine, "fit_basis": basis_id() if request.refine else None,
                   "code_version": code_version(), **dependency_versions()}
     return catalogue.merge(request.out, store.n_chunks(n, size), group["targetid"][:], columns.units(), provenance)

@@ -1,9 +1,14 @@
 """Catalogue rows from network predictions, in the field's column convention.
 
-Columns follow DESI/redrock (``TARGETID, Z, ZERR, ZWARN, SPECTYPE``) plus the 68 %
-interval (``Z_LO, Z_HI``), the main-peak probability, a secondary peak (``Z2``,
-``Z2_PROB``), ISM properties with ``_ERR`` columns, data-quality columns and the
-model and input chunk. One row per input spectrum, in input order.
+Columns follow DESI/redrock (``TARGETID, Z, ZERR, ZWARN, SPECTYPE, CHI2, NPIX_FIT,
+DELTACHI2, COEFF``) plus the network's own redshift (``Z_NET, ZERR_NET``), the 68 %
+interval of its p(z) (``Z_LO, Z_HI``), the chosen peak's probability, a secondary
+redshift (``Z2``, ``Z2_PROB``), ISM properties with ``_ERR`` columns, data-quality
+columns and the model and input chunk. One row per input spectrum, in input order.
+
+With the template fit (``pipeline.fit``), Z and ZERR are the fit's and Z2 is the best
+other fitted peak; without it (``--no-refine``) they are the network's p(z) summaries
+and the fit's columns hold NaN (CHI2, DELTACHI2, COEFF) or 0 (NPIX_FIT).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.assess import zwarning
+from pipeline.fit.templates import n_templates
 from pipeline.physics.noise import sample_covered
 
 #: Catalogue column -> (prediction key, unit, description). Units are astropy strings.
@@ -24,13 +30,19 @@ ISM_COLUMNS = {
 #: Column -> (unit, description) of the redshift and bookkeeping columns.
 COLUMNS = {
     "TARGETID": ("", "survey identifier"),
-    "Z": ("", "redshift: mean of the main p(z) peak"),
-    "ZERR": ("", "1-sigma width of the main p(z) peak, in z"),
+    "Z": ("", "redshift: the template fit's (the network's main p(z) peak with --no-refine)"),
+    "ZERR": ("", "1-sigma error of Z"),
+    "Z_NET": ("", "the network's redshift: mean of its main p(z) peak"),
+    "ZERR_NET": ("", "1-sigma width of the network's main p(z) peak, in z"),
     "Z_LO": ("", "16th percentile of p(z)"),
     "Z_HI": ("", "84th percentile of p(z)"),
-    "Z_PROB": ("", "probability in the main p(z) peak"),
-    "Z2": ("", "redshift of the secondary p(z) peak"),
-    "Z2_PROB": ("", "probability in the secondary p(z) peak"),
+    "Z_PROB": ("", "p(z) probability of the peak Z came from"),
+    "Z2": ("", "redshift of the best other fitted peak (the secondary p(z) peak with --no-refine)"),
+    "Z2_PROB": ("", "p(z) probability of the peak Z2 came from"),
+    "CHI2": ("", "chi2 of the best template fit"),
+    "NPIX_FIT": ("", "pixels in the fit (ivar > 0)"),
+    "DELTACHI2": ("", "chi2 of the best other fitted peak minus CHI2 (redrock's definition)"),
+    "COEFF": ("", "template coefficients of the fit (pipeline/fit/templates.py), in the spectrum's units"),
     "ZWARN": ("", "warning bitmask (pipeline/assess/zwarning.py; 0 = no known problem)"),
     "SPECTYPE": ("", "spectral type (GALAXY: the networks are trained on galaxies)"),
     "SN_MEDIAN": ("", "median S/N per pixel over the covered pixels"),
@@ -65,18 +77,31 @@ def row_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(k > 0, median, 0.0)
 
 
-def rows(pred: dict, targetid, zwarn_input, flux, ivar, z_range, model_id: str, chunk: int) -> dict[str, np.ndarray]:
-    """Catalogue columns (name -> (B,) array) for one batch of spectra."""
+def rows(pred: dict, targetid, zwarn_input, flux, ivar, z_range, model_id: str, chunk: int,
+         fit=None) -> dict[str, np.ndarray]:
+    """Catalogue columns (name -> (B,) array; COEFF (B, n_templates)) for one batch of
+    spectra; ``fit``: the template fit of the batch (``pipeline.fit.refine.Fit``, with
+    the peaks' probabilities) or None for the network's redshifts only."""
     n_good, sn_median = data_quality(flux, ivar)
     zwarn = (np.asarray(zwarn_input, np.int64) | zwarning.from_data(n_good, sn_median)
-             | zwarning.from_pz(pred["z"], pred["z_lo"], pred["z_hi"], pred["p2"], z_range))
+             | zwarning.from_pz(pred["z"], pred["z_lo"], pred["z_hi"], pred["p2"], z_range, fit is not None))
     b = len(targetid)
-    out = {
-        "TARGETID": np.asarray(targetid, np.int64), "Z": pred["z"], "ZERR": pred["zerr"],
-        "Z_LO": pred["z_lo"], "Z_HI": pred["z_hi"], "Z_PROB": pred["p1"].astype(np.float32),
-        "Z2": pred["z2"], "Z2_PROB": pred["p2"].astype(np.float32), "ZWARN": zwarn,
+    out = {"TARGETID": np.asarray(targetid, np.int64)}
+    if fit is None:
+        out.update({"Z": pred["z"], "ZERR": pred["zerr"], "Z_PROB": pred["p1"].astype(np.float32),
+                    "Z2": pred["z2"], "Z2_PROB": pred["p2"].astype(np.float32), "CHI2": np.full(b, np.nan),
+                    "NPIX_FIT": np.zeros(b, np.int32), "DELTACHI2": np.full(b, np.nan)})
+    else:
+        zwarn |= zwarning.from_fit(fit.z, fit.zerr, pred["z"], pred["zerr"], fit.chi2, fit.npix, fit.coeff.shape[1],
+                                   fit.deltachi2, fit.bracketed)
+        out.update({"Z": fit.z, "ZERR": fit.zerr, "Z_PROB": fit.prob.astype(np.float32), "Z2": fit.z2,
+                    "Z2_PROB": fit.prob2.astype(np.float32), "CHI2": fit.chi2, "NPIX_FIT": fit.npix,
+                    "DELTACHI2": fit.deltachi2})
+    out.update({
+        "Z_NET": pred["z"], "ZERR_NET": pred["zerr"], "Z_LO": pred["z_lo"], "Z_HI": pred["z_hi"], "ZWARN": zwarn,
         "SPECTYPE": np.full(b, "GALAXY"), "SN_MEDIAN": sn_median, "NPIX_GOOD": n_good,
-    }
+    })
+    out["COEFF"] = (fit.coeff if fit is not None else np.full((b, n_templates()), np.nan)).astype(np.float32)
     for column, (key, _, _) in ISM_COLUMNS.items():
         if key in pred:
             out[column] = pred[key].astype(np.float32)

@@ -17,12 +17,16 @@ class ZWarn(IntFlag):
 
     #: redrock bit 1: too little wavelength coverage on the model grid.
     LITTLE_COVERAGE = 1 << 1
-    #: redrock bit 2 (SMALL_DELTA_CHI2, an ambiguous fit): p(z) has a second peak.
-    MULTIPLE_PEAKS = 1 << 2
+    #: redrock bit 2: the template fit's two best minima differ by Δχ² < 9 (without the
+    #: fit, ``--no-refine``: p(z) has a second peak of probability > 0.1).
+    SMALL_DELTA_CHI2 = 1 << 2
     #: redrock bit 5 (Z_FITLIMIT): Z at the edge of, or outside, the training range.
     OUT_OF_RANGE = 1 << 5
     #: redrock bit 9: no usable data at all (the row exists so nothing is lost).
     NODATA = 1 << 9
+    #: redrock bit 10: the template fit is poor (reduced χ² far from 1) or failed (no
+    #: minimum inside its window).
+    BAD_MINFIT = 1 << 10
     #: redrock bit 11 (POORDATA): unreadable input, or no valid value at all (NaN/inf flux,
     #: negative ivar everywhere); invalid pixels among valid ones are only masked.
     BAD_INPUT = 1 << 11
@@ -34,6 +38,8 @@ class ZWarn(IntFlag):
     DUPLICATE_TARGETID = 1 << 18
     #: the input wavelengths were not increasing (sorted before use).
     UNSORTED_WAVELENGTH = 1 << 19
+    #: the network's redshift and the template fit's disagree beyond their errors.
+    NET_FIT_DISAGREE = 1 << 20
 
 
 #: Thresholds of the data-driven bits.
@@ -41,16 +47,38 @@ MIN_GOOD_PIXELS = 500
 LOW_SNR = 2.0
 #: Width of the 68 % interval in ln(1+z) above which p(z) counts as broad (~3000 km/s).
 BROAD_PZ_WIDTH = 0.01
-#: Probability of the secondary peak above which p(z) counts as multi-peaked.
+#: Probability of the secondary peak above which p(z) counts as multi-peaked (no fit).
 SECOND_PEAK_PROB = 0.1
+#: redrock's threshold: fits whose two best minima differ by less are ambiguous.
+MIN_DELTA_CHI2 = 9.0
+#: Reduced χ² range of an acceptable fit (outside it: BAD_MINFIT).
+REDUCED_CHI2_RANGE = (0.3, 5.0)
+#: Network and fit disagree when their ln(1+z) differ by more than this many combined sigmas.
+DISAGREE_SIGMAS = 5.0
 
 
-def from_pz(z, z_lo, z_hi, p2, z_range) -> np.ndarray:
-    """Bits that follow from the p(z) summaries (arrays (B,)); z_range: (min, max) trained."""
+def from_pz(z, z_lo, z_hi, p2, z_range, refined: bool = False) -> np.ndarray:
+    """Bits that follow from the p(z) summaries (arrays (B,)); z_range: (min, max) trained.
+    With ``refined`` the fit decides ambiguity (``from_fit``), not the second peak."""
     bits = np.zeros(np.shape(z), dtype=np.int64)
     bits |= np.where(np.log1p(z_hi) - np.log1p(z_lo) > BROAD_PZ_WIDTH, int(ZWarn.BROAD_PZ), 0)
-    bits |= np.where(p2 > SECOND_PEAK_PROB, int(ZWarn.MULTIPLE_PEAKS), 0)
+    if not refined:
+        bits |= np.where(p2 > SECOND_PEAK_PROB, int(ZWarn.SMALL_DELTA_CHI2), 0)
     bits |= np.where((z < z_range[0]) | (z > z_range[1]), int(ZWarn.OUT_OF_RANGE), 0)
+    return bits
+
+
+def from_fit(z, zerr, z_net, zerr_net, chi2, npix, n_templates: int, deltachi2, bracketed) -> np.ndarray:
+    """Bits that follow from the template fit (arrays (B,)): SMALL_DELTA_CHI2, BAD_MINFIT
+    and NET_FIT_DISAGREE."""
+    bits = np.where(np.asarray(deltachi2) < MIN_DELTA_CHI2, int(ZWarn.SMALL_DELTA_CHI2), 0).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reduced = np.asarray(chi2) / np.maximum(np.asarray(npix) - n_templates, 1)
+        poor = ~((reduced >= REDUCED_CHI2_RANGE[0]) & (reduced <= REDUCED_CHI2_RANGE[1]))
+        bits |= np.where(poor | ~np.asarray(bracketed, bool), int(ZWarn.BAD_MINFIT), 0)
+        sigma = np.hypot(np.asarray(zerr) / (1 + np.asarray(z)), np.asarray(zerr_net) / (1 + np.asarray(z_net)))
+        apart = np.abs(np.log1p(z) - np.log1p(z_net)) > DISAGREE_SIGMAS * sigma
+    bits |= np.where(apart, int(ZWarn.NET_FIT_DISAGREE), 0)
     return bits
 
 
@@ -79,15 +107,19 @@ def table() -> str:
 
 _BIT_DOCS = {
     "LITTLE_COVERAGE": f"fewer than {MIN_GOOD_PIXELS} good pixels on the model grid",
-    "MULTIPLE_PEAKS": f"p(z) has a secondary peak with probability > {SECOND_PEAK_PROB}",
+    "SMALL_DELTA_CHI2": f"the fit's best other minimum is within Δχ² < {MIN_DELTA_CHI2:g} of the chosen one "
+                        f"(`--no-refine`: a secondary p(z) peak with probability > {SECOND_PEAK_PROB})",
     "OUT_OF_RANGE": "Z outside the redshift range the model was trained on",
     "NODATA": "no usable pixel at all",
+    "BAD_MINFIT": f"reduced χ² of the fit outside {REDUCED_CHI2_RANGE[0]}-{REDUCED_CHI2_RANGE[1]}, or no minimum "
+                  "inside the fit's window",
     "BAD_INPUT": "unreadable input, or none of it valid (all NaN/inf or negative ivar); single invalid pixels are "
                  "masked, without a bit",
     "LOW_SNR": f"median S/N per pixel below {LOW_SNR}",
     "BROAD_PZ": f"68 % interval wider than {BROAD_PZ_WIDTH} in ln(1+z)",
     "DUPLICATE_TARGETID": "TARGETID seen more than once in the input",
     "UNSORTED_WAVELENGTH": "wavelengths were not increasing (sorted before use)",
+    "NET_FIT_DISAGREE": f"Z and Z_NET differ by more than {DISAGREE_SIGMAS:g} combined sigmas",
 }
 
 

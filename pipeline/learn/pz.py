@@ -82,6 +82,20 @@ def peak_z(weights: np.ndarray, bins: ZBins = ZBins()) -> np.ndarray:
     return np.expm1(_peak(weights, bins.centres, np.argmax(weights, axis=1))[2])
 
 
+def top_peaks(prob: np.ndarray, k: int, bins: ZBins = ZBins()) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most probable separate peaks of p(u): (mean u (B, k), probability (B, k)),
+    most probable first. Each peak is the window of +-PEAK_HALF_WIDTH bins around a
+    mode; the next mode is sought outside the windows already taken."""
+    rest = np.array(prob, dtype=np.float64, copy=True)
+    means, masses = [], []
+    for _ in range(k):
+        mode, mass, mean, _ = _peak(rest, bins.centres, np.argmax(rest, axis=1))
+        means.append(mean)
+        masses.append(mass)
+        _zero_window(rest, mode)
+    return np.stack(means, axis=1), np.stack(masses, axis=1)
+
+
 def _window(mode: np.ndarray, n: int) -> np.ndarray:
     """Indices (B, 2w+1) of the bins around each mode, clipped to the grid."""
     return np.clip(mode[:, None] + np.arange(-PEAK_HALF_WIDTH, PEAK_HALF_WIDTH + 1), 0, n - 1)

@@ -377,3 +377,19 @@ def simulate_chunk(
     """
     params, config = chunk_params(chunk, size, seed, preset, instrument)
     return simulate(params, config, seed=noise_seed(seed, chunk))
+
+
+def rest_continuum(p: ParameterTable, config: SimulationConfig = SimulationConfig()) -> np.ndarray:
+    """Dust-attenuated stellar continuum in the rest frame, L_sun/Å on the rest grid
+    (``pipeline.sampling.grid.rest_grid``), (B, rest.n) float32: what ``continuum``
+    shifts and dims for each redshift (used to build fitting templates)."""
+    r = _renderer(config.instrument)
+    z_star = p["metallicity"] - K.SOLAR_OH
+    iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
+    iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
+    io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
+    w = r.library.young[iy, iz] * (10.0 ** p["log_sfr"]).astype(np.float32)[:, None]
+    w += r.library.old[io, iz] * (10.0 ** p["log_mass_old"]).astype(np.float32)[:, None]
+    ebv_star = (K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None]
+    w *= np.exp(-calzetti_k(r.rest.wavelength).astype(np.float32)[None, :] * ebv_star)
+    return w

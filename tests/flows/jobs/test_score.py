@@ -3,12 +3,14 @@
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from astropy.io import fits as fits_io
 from astropy.table import Table
 from survey_files import WAVE, desi_file, sdss_file
 
 from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare
 from flows.jobs.score import ScoreRequest, merge, score_chunk
 from pipeline.assess.zwarning import ZWarn
+from pipeline.fit.templates import n_templates
 from storage import catalogue, store
 
 
@@ -24,10 +26,10 @@ def survey_store(tmp_path_factory):
     return request.out
 
 
-def score_all(survey_store, model, out, order):
+def score_all(survey_store, model, out, order, refine=True):
     for index in order:
-        score_chunk(survey_store, model, str(out), index)
-    return merge(ScoreRequest(survey_store, model, str(out)))
+        score_chunk(survey_store, model, str(out), index, refine)
+    return merge(ScoreRequest(survey_store, model, str(out), refine))
 
 
 def test_catalogue_has_one_flagged_row_per_spectrum_in_input_order(survey_store, tiny_model, tmp_path):
@@ -41,8 +43,27 @@ def test_catalogue_has_one_flagged_row_per_spectrum_in_input_order(survey_store,
     assert not cat["ZWARN"][5] & ZWarn.BAD_INPUT and 0 < cat["NPIX_GOOD"][5] < cat["NPIX_GOOD"][0]
     assert np.isfinite(cat["Z"]).all() and (cat["Z_LO"] <= cat["Z_HI"]).all()
     assert {"LOG_SFR", "LOG_SFR_ERR", "OH12", "EBV_ERR", "MODEL_ID", "CHUNK", "Z2", "Z2_PROB"} <= set(cat.columns)
-    fits = Table.read(tmp_path / "catalogue.fits")
+    fits = Table.read(tmp_path / "catalogue.fits", hdu="REDSHIFTS")
     assert len(fits) == 6 and str(fits["EBV"].unit) == "mag" and fits.meta["MODELID"].startswith("default-")
+    with fits_io.open(tmp_path / "catalogue.fits") as hdus:
+        header = hdus["REDSHIFTS"].header
+        units = {header[f"TTYPE{i}"]: header.get(f"TUNIT{i}") for i in range(1, header["TFIELDS"] + 1)}
+    assert units["LOG_SFR"] == "dex(solMass / yr)" and units["EBV"] == "mag"
+
+
+def test_refined_catalogue_has_the_fit_columns_and_no_refine_the_network(survey_store, tiny_model, tmp_path):
+    score_all(survey_store, tiny_model, tmp_path / "fit", range(3))
+    fit = catalogue.read(tmp_path / "fit")
+    assert fit["COEFF"].shape == (6, n_templates()) and fit["COEFF"].dtype == np.float32
+    scored = fit["NPIX_FIT"] > 0
+    assert scored.sum() == 5 and np.isfinite(fit["CHI2"][scored]).all() and (fit["DELTACHI2"][scored] >= 0).all()
+    assert np.isfinite(fit["Z_NET"]).all() and np.isfinite(fit["ZERR"][scored]).all()
+    assert Table.read(tmp_path / "fit" / "catalogue.fits", hdu="REDSHIFTS")["COEFF"].shape == (6, n_templates())
+    score_all(survey_store, tiny_model, tmp_path / "net", range(3), refine=False)
+    net = catalogue.read(tmp_path / "net")
+    assert np.array_equal(net["Z"], net["Z_NET"]) and np.isnan(net["CHI2"]).all() and (net["NPIX_FIT"] == 0).all()
+    assert np.allclose(net["Z_NET"], fit["Z_NET"])  # the same network under both
+    assert catalogue.provenance(tmp_path / "net")["refined"] is False
 
 
 def test_interrupted_scoring_resumes_to_the_same_catalogue(survey_store, tiny_model, tmp_path):

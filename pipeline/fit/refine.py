@@ -1,0 +1,387 @@
+"""Refine the network's redshift peaks with a χ² template fit at full model-grid resolution.
+
+The network is the global search; this is the estimator. For every spectrum and each
+of its top-K p(z) peaks, the template basis (``pipeline.fit.templates``) is fitted by
+linear least squares with the spectrum's ivar over a window of integer pixel shifts (on
+the log-λ grid a redshift is a pure shift of ln(1+z) / dln pixels):
+
+1. every peak: a coarse scan on 4-pixel bins (sums of ivar x flux and of ivar, templates
+   averaged over the same bins) over +-``COARSE_HALF`` bins; the peaks' coarse minima
+   give DELTACHI2;
+2. the best peak: a fine scan at full resolution (32.7 km/s pixels) over
+   +-``FINE_HALF`` pixels around its coarse minimum; a parabola through the three lowest
+   points gives the sub-pixel shift and, from its curvature (Δχ² = 1), ZERR.
+
+Each peak's data are moved to the rest frame once (one row of npix values), so that all
+shifts' projections are one matrix product with pre-shifted templates, and the normal
+matrix one product with the 4-pixel bin means of the template products (exact where
+the ivar is constant over 4 pixels).
+
+Each shift's coefficients solve the normal equations with the emission-line groups held
+non-negative (a few active-set passes, batched). The normal matrix of a peak is taken at
+the window's centre: within a window of a few hundred km/s it changes only through the
+few masked pixels that enter or leave. Templates carry the Inoue et al. (2014) mean IGM
+transmission at the peak's redshift (``pipeline.physics.igm``), as redrock's do.
+
+The chosen peak minimises χ² - 2 ln p (the network's p(z) as a prior, floored); its fine
+fit gives Z, ZERR (the curvature's error scaled by the reduced χ² when above 1, with a
+floor), CHI2, NPIX_FIT and COEFF; DELTACHI2 is the χ² of the best other minimum minus
+the chosen one's (redrock's definition, over distinct peaks, from the coarse scans so
+that all minima are measured alike; 0 when the prior overrode a lower χ²).
+Everything is batched torch on the CPU (or the tensors' device); no per-spectrum loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pipeline.fit.templates import TemplateBasis, load_basis
+from pipeline.learn.pz import ZBins, top_peaks
+from pipeline.physics.igm import LYA_REST, apply_igm_transmission
+from pipeline.sampling.grid import model_grid
+
+#: Network peaks fitted per spectrum.
+N_PEAKS = 3
+#: Coarse scan: pixels per bin and half-window in bins (+-24 pixels = +-785 km/s, ~1.3
+#: p(z) bins: a peak's mean is within a bin of the truth unless the network is wrong).
+COARSE_FACTOR = 8
+COARSE_HALF = 3
+#: Fine scan half-window in pixels around the coarse minimum.
+FINE_HALF = 3
+#: Columns averaged in the template products of the fine scan's normal matrices.
+FINE_M_FACTOR = 4
+#: Active-set passes for the non-negative line amplitudes.
+ACTIVE_SET_PASSES = 3
+#: Spectra per refinement pass (bounds the temporaries to ~100 MB).
+REFINE_BATCH = 128
+#: The network's peak probabilities act as a prior on the fits: the chosen peak minimises
+#: χ² - 2 ln p, with p floored here (a prior can then outweigh at most Δχ² = 27.6).
+PRIOR_FLOOR = 1e-6
+#: Floor (pixels) added in quadrature to the fit's shift error: on simulated spectra the
+#: refined Z scatters by ~0.3 pixel more than the Δχ² = 1 curvature says (template
+#: mismatch and the parabola through integer shifts), measured by benchmarks/refine.py.
+SHIFT_ERR_FLOOR = 0.3
+#: Spectrum-peak rows per placed block of the rest frame (see ``_project``).
+GROUP_ROWS = 32
+#: Ridge added to the normal matrix's diagonal, relative to its largest entry.
+RIDGE = 1e-7
+
+
+@dataclass
+class Fit:
+    """Per-spectrum results of the best of the K fits, each (B,) unless stated.
+
+    z, zerr: refined redshift and its 1-sigma error; chi2: χ² of the best fit at the
+    parabola's minimum; npix: pixels in the fit (ivar > 0); deltachi2: second-best
+    minimum's χ² minus the best (0 when only one peak could be fitted); coeff: (B,
+    n_templates) float32 coefficients at the best shift; peak: index (0..K-1) of the
+    network peak the best fit came from; bracketed: the minimum lies inside the fine
+    window with positive curvature (else the parabola is not trusted); z_peaks, chi2_peaks:
+    (B, K) refined z and χ² of every peak (chi2 inf for peaks that could not be fitted);
+    prob: the chosen peak's probability; z2, prob2: the best other peak's refined z (the
+    lowest χ² among the others) and probability (NaN and 0 when there is none).
+    """
+
+    z: np.ndarray
+    zerr: np.ndarray
+    chi2: np.ndarray
+    npix: np.ndarray
+    deltachi2: np.ndarray
+    coeff: np.ndarray
+    peak: np.ndarray
+    bracketed: np.ndarray
+    z_peaks: np.ndarray
+    chi2_peaks: np.ndarray
+    prob: np.ndarray
+    z2: np.ndarray
+    prob2: np.ndarray
+
+
+def refine_pz(flux: np.ndarray, ivar: np.ndarray, pz: np.ndarray, bins: ZBins, basis: TemplateBasis | None = None) -> Fit:
+    """``refine`` around the ``N_PEAKS`` most probable peaks of the network's p(u) ``pz``
+    ((B, bins.n) on ``bins``)."""
+    peak_u, peak_prob = top_peaks(pz, N_PEAKS, bins)
+    return refine(flux, ivar, peak_u, peak_prob, basis)
+
+
+def refine(flux: np.ndarray, ivar: np.ndarray, peak_u: np.ndarray, peak_prob: np.ndarray | None = None,
+           basis: TemplateBasis | None = None) -> Fit:
+    """Fit every spectrum around each of its network peaks and keep the best.
+
+    flux, ivar: (B, npix) on the model grid (any consistent scale; ivar 0 = no data);
+    peak_u: (B, K) peak centres in u = ln(1+z); peak_prob: (B, K) their probabilities
+    (peaks with probability 0 are not fitted). Returns a ``Fit``.
+    """
+    basis = basis or load_basis()
+    parts = [_refine(flux[s], ivar[s], peak_u[s], None if peak_prob is None else peak_prob[s], basis)
+             for s in _slices(len(flux), REFINE_BATCH)]
+    return Fit(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Fit.__dataclass_fields__})
+
+
+def _slices(n: int, size: int):
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)] or [slice(0, 0)]
+
+
+def _refine(flux, ivar, peak_u, peak_prob, basis: TemplateBasis) -> Fit:
+    f = torch.from_numpy(np.nan_to_num(np.asarray(flux, np.float32), nan=0.0, posinf=0.0, neginf=0.0))
+    w = torch.from_numpy(np.where(np.isfinite(flux), np.maximum(np.asarray(ivar, np.float32), 0.0), 0.0))
+    centre = np.asarray(peak_u, np.float64) / basis.dln  # shifts in pixels, (B, K)
+    data = _peak_data(f, w, centre)
+    wf2 = (w * f * f).sum(1, dtype=torch.float64)
+    coarse = _scan(data, data.row, wf2, basis, centre, COARSE_FACTOR, COARSE_HALF, COARSE_FACTOR)
+    prob = np.full(centre.shape, 1.0 / centre.shape[1]) if peak_prob is None else np.asarray(peak_prob, np.float64)
+    usable = np.isfinite(coarse.chi2_min) & (data.npix > basis.n) & (prob > 0)
+    chi2 = np.where(usable, coarse.chi2_min, np.inf)
+    best = np.argmin(chi2 - 2 * np.log(np.maximum(prob, PRIOR_FLOOR)), axis=1)
+    rows = np.arange(len(best))
+    others = np.where(np.arange(chi2.shape[1]) == best[:, None], np.inf, chi2)
+    second = np.argmin(others, axis=1)
+    others = others[rows, second]
+    with np.errstate(invalid="ignore"):  # inf - inf where no peak could be fitted
+        deltachi2 = np.where(np.isfinite(others) & usable[rows, best], np.maximum(others - chi2[rows, best], 0), 0.0)
+    fine = _scan(data, data.row[rows, best][:, None], wf2, basis, coarse.shift[rows, best][:, None], 1,
+                 FINE_HALF, FINE_M_FACTOR)
+    z = np.expm1(fine.shift[:, 0] * basis.dln)
+    z_peaks = np.expm1(coarse.shift * basis.dln)
+    ok = usable[rows, best] & np.isfinite(fine.chi2_min[:, 0])
+    chi2_fit = np.where(ok, fine.chi2_min[:, 0], np.nan)
+    reduced = np.where(ok, chi2_fit / np.maximum(data.npix[rows, best] - basis.n, 1), 1.0)
+    shift_err = np.hypot(fine.shift_err[:, 0] * np.sqrt(np.maximum(reduced, 1.0)), SHIFT_ERR_FLOOR)
+    return Fit(z=z, zerr=(1 + z) * basis.dln * shift_err, chi2=chi2_fit, npix=data.npix[rows, best].astype(np.int32),
+               deltachi2=deltachi2, coeff=fine.coeff[:, 0].astype(np.float32), peak=best.astype(np.int16),
+               bracketed=fine.bracketed[:, 0] & ok, z_peaks=z_peaks, chi2_peaks=chi2, prob=prob[rows, best],
+               z2=np.where(np.isfinite(others), z_peaks[rows, second], np.nan),
+               prob2=np.where(np.isfinite(others), prob[rows, second], 0.0))
+
+
+@dataclass
+class _PeakData:
+    """ivar x flux (``g``) and ivar (``w``), each (R, npix) float32, for R data rows: the B
+    spectra as they are, then one row per peak whose Lyman-alpha falls on the grid, with the mean IGM transmission T of its redshift applied (g T, w T^2).
+    ``row`` (B, K): each peak's data row; ``npix`` (B, K): its pixels with ivar > 0."""
+
+    g: torch.Tensor
+    w: torch.Tensor
+    row: np.ndarray
+    npix: np.ndarray
+
+
+def _peak_data(f: torch.Tensor, w: torch.Tensor, centre: np.ndarray) -> _PeakData:
+    b, k = centre.shape
+    grid = model_grid()
+    z = np.expm1(centre * grid.dln).reshape(-1)
+    hit = np.nonzero(LYA_REST * (1 + z) > grid.wavelength[0])[0]
+    row = np.repeat(np.arange(b), k)
+    row[hit] = b + np.arange(len(hit))
+    t = torch.from_numpy(apply_igm_transmission(np.ones((len(hit), grid.n), np.float32), grid.wavelength, z[hit]))
+    spectra = hit // k
+    g = torch.cat([w * f, (w * f)[spectra] * t])
+    wk = torch.cat([w, w[spectra] * t * t])
+    npix = (wk > 0).sum(1).numpy()[row].reshape(b, k)
+    return _PeakData(g, wk, row.reshape(b, k), npix)
+
+
+@dataclass
+class _Scan:
+    """One scan's per-peak results, each (B, K): chi2_min (χ² at the parabola's minimum),
+    shift and shift_err (the minimum, pixels, and its 1-sigma from the curvature),
+    bracketed (bool), coeff (B, K, n) at the best integer shift."""
+
+    chi2_min: np.ndarray
+    shift: np.ndarray
+    shift_err: np.ndarray
+    bracketed: np.ndarray
+    coeff: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The basis prepared for one scan: ``shifted`` (S * n, Lf) the templates averaged over
+    ``factor`` columns, row (q + half) * n + t holding template t read at bin m - q (data
+    shifted q bins to higher z meet it there); ``products`` (n(n+1)/2, Lm) the means over
+    ``m_factor`` columns of the products T_t T_u (t <= u), ``pairs`` their (t, u), and
+    when the scan steps whole bins of them (``m_factor == factor``) ``products_shifted``
+    (S * n(n+1)/2, Lf) laid out like ``shifted``."""
+
+    shifted: torch.Tensor
+    products: torch.Tensor
+    products_shifted: torch.Tensor | None
+    pairs: tuple[np.ndarray, np.ndarray]
+
+
+_TABLES: dict[tuple, _Tables] = {}
+
+
+def _bin_columns(a: np.ndarray, factor: int, left: int = 0) -> np.ndarray:
+    """Means over ``factor`` columns of ``a`` (n, L) zero-padded by ``left`` bins on the left
+    and to a whole number of bins (plus ``left``) on the right."""
+    lf = -(-a.shape[1] // factor)
+    padded = np.zeros((a.shape[0], (lf + 2 * left) * factor))
+    padded[:, left * factor:left * factor + a.shape[1]] = a
+    return padded.reshape(a.shape[0], -1, factor).mean(-1)
+
+
+def _shifted(binned: np.ndarray, half: int) -> torch.Tensor:
+    """(S * n, lf) float32 from (n, lf + 2 half): block q + half is ``binned`` read at m - q."""
+    lf = binned.shape[1] - 2 * half
+    return torch.from_numpy(np.concatenate([binned[:, half - q:half - q + lf]
+                                            for q in range(-half, half + 1)]).astype(np.float32))
+
+
+def _tables(basis: TemplateBasis, factor: int, half: int, m_factor: int) -> _Tables:
+    key = (id(basis.flux), factor, half, m_factor)
+    if key not in _TABLES:
+        flux = np.asarray(basis.flux, np.float64)
+        iu = np.triu_indices(len(flux))
+        products = flux[iu[0]] * flux[iu[1]]
+        _TABLES[key] = _Tables(_shifted(_bin_columns(flux, factor, half), half),
+                               torch.from_numpy(_bin_columns(products, m_factor).astype(np.float32)),
+                               _shifted(_bin_columns(products, factor, half), half) if m_factor == factor else None,
+                               iu)
+    return _TABLES[key]
+
+
+def _binned_rows(data: torch.Tensor, row: np.ndarray, phase: np.ndarray, factor: int) -> torch.Tensor:
+    """(P, npix // factor + 1) sums over ``factor`` pixels of rows ``row`` of ``data`` (R,
+    npix), bin J of row p holding pixels factor*J - phase[p] ... + factor - 1."""
+    npix = data.shape[1]
+    if factor == 1:
+        return data[torch.from_numpy(row)]
+    width = npix // factor + 1
+    out = torch.empty(len(row), width)
+    for ph in np.unique(phase):
+        sel = np.nonzero(phase == ph)[0]
+        padded = torch.nn.functional.pad(data[torch.from_numpy(row[sel])], (ph, width * factor - npix - ph))
+        out[torch.from_numpy(sel)] = padded.reshape(len(sel), width, factor).sum(-1)
+    return out
+
+
+def _project(data: torch.Tensor, row: np.ndarray, start: np.ndarray, factor: int, table: torch.Tensor) -> torch.Tensor:
+    """Rows ``row`` (P,) of observed-frame ``data`` (R, npix) placed with pixel 0 at rest
+    column ``start`` (P,), summed into rest bins of ``factor`` columns and multiplied by
+    ``table`` (T, n_bins): (P, T) float32.
+
+    A row covers npix / factor bins of the table's n_bins; rows sorted by position go in
+    groups of ``GROUP_ROWS`` that each multiply only the columns they span, so the work
+    is close to P x npix / factor x T rather than P x n_bins x T."""
+    rows, n_bins = len(row), table.shape[1]
+    phase = start % factor
+    data = _binned_rows(data, row, phase, factor)
+    width = data.shape[1]
+    # the templates' zero padding keeps every peak of 0 <= z <= Z_MAX inside; clipping
+    # only guards the array bounds
+    first = np.clip((start - phase) // factor, 0, n_bins - width)
+    order = np.argsort(first, kind="stable")
+    out = torch.empty(rows, table.shape[0])
+    for group in np.array_split(order, max(1, -(-rows // GROUP_ROWS))):
+        lo = int(first[group].min())
+        span = int(first[group].max()) - lo + width
+        placed = np.zeros((len(group), span), np.float32)
+        flat = _row_offsets(len(group), span, width) + (first[group] - lo)[:, None]
+        placed.reshape(-1)[flat] = data[torch.from_numpy(group)].numpy()
+        out[torch.from_numpy(group)] = torch.from_numpy(placed) @ table[:, lo:lo + span].T
+    return out
+
+
+_OFFSETS: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def _row_offsets(rows: int, n_bins: int, width: int) -> np.ndarray:
+    """(rows, width) flat indices r * n_bins + c into a (rows, n_bins) array (memoised)."""
+    key = (rows, n_bins, width)
+    if key not in _OFFSETS:
+        _OFFSETS[key] = np.arange(rows)[:, None] * n_bins + np.arange(width)
+    return _OFFSETS[key]
+
+
+def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: np.ndarray, factor: int, half: int,
+          m_factor: int) -> _Scan:
+    """χ² at shifts round(centre) + factor*q, q = -half..half, for every (spectrum, peak):
+    ``row`` (B, K) the peaks' data rows in ``data``, centre (B, K) their shifts in pixels.
+
+    Projections use templates averaged over ``factor`` columns; every shift's normal
+    matrix uses the template products averaged over ``m_factor`` columns (exact where
+    the ivar is constant over that many pixels)."""
+    b, k = row.shape
+    row = row.reshape(-1)
+    tab = _tables(basis, factor, half, m_factor)
+    n = basis.n
+    s0 = np.rint(centre).astype(np.int64).reshape(-1)
+    steps = factor * np.arange(-half, half + 1)
+    y = _project(data.g, row, basis.offset - s0, factor, tab.shifted)
+    packed = _normal_products(data.w, row, basis.offset - s0, steps, tab, m_factor)
+    m = torch.zeros(b * k, len(steps), n, n, dtype=torch.float64)
+    m[..., tab.pairs[0], tab.pairs[1]] = packed
+    m[..., tab.pairs[1], tab.pairs[0]] = packed
+    coeff, chi2 = _solve(m.reshape(b, k, len(steps), n, n), y.double().reshape(b, k, len(steps), n), wf2,
+                         torch.from_numpy(basis.is_line))
+    chi2 = chi2.numpy()
+    step, err, bracketed = _parabola(chi2)
+    q = np.argmin(chi2, axis=-1)
+    best = np.take_along_axis(coeff.numpy(), q[..., None, None], axis=2)[:, :, 0]
+    shift = s0.reshape(b, k) + factor * (step - half)
+    return _Scan(_parabola_min(chi2, q, step), shift, factor * err, bracketed, best)
+
+
+def _normal_products(w, row, start, steps, tab: _Tables, m_factor: int) -> torch.Tensor:
+    """(P, S, n(n+1)/2) float64: for every shift in ``steps`` (pixels), the bin sums of
+    ivar times the bin means of the template products. Whole-bin steps read a pre-shifted
+    product table (one placement); others place the data once per step."""
+    if tab.products_shifted is not None:
+        return _project(w, row, start, m_factor, tab.products_shifted).double().reshape(len(row), len(steps), -1)
+    return torch.stack([_project(w, row, start - d, m_factor, tab.products) for d in steps], 1).double()
+
+
+def _solve(m: torch.Tensor, y: torch.Tensor, wf2: torch.Tensor, is_line: torch.Tensor):
+    """Least-squares coefficients (B, K, S, n) with lines >= 0, and χ² (B, K, S).
+
+    m: (B, K, S, n, n) normal matrices, y: (B, K, S, n) projections, wf2: (B,) sum ivar f^2.
+    """
+    n = m.shape[-1]
+    eye = torch.eye(n, dtype=m.dtype)
+    m = m + RIDGE * m.diagonal(dim1=-2, dim2=-1).amax(-1).clamp_min(1e-30)[..., None, None] * eye
+    active = torch.ones(y.shape, dtype=torch.bool)
+    for _ in range(ACTIVE_SET_PASSES):
+        a = active.to(m.dtype)
+        ma = m * a[..., :, None] * a[..., None, :] + torch.diag_embed(1 - a)
+        c = torch.linalg.solve(ma, (y * a)[..., None])[..., 0] * a
+        negative = (c < 0) & is_line
+        if not bool(negative.any()):
+            break
+        active &= ~negative
+    # lines still negative after the last pass are dropped (their χ² is then an upper bound)
+    c = torch.where((c < 0) & is_line, torch.zeros_like(c), c)
+    quad = (c[..., None, :] @ m @ c[..., :, None])[..., 0, 0]
+    chi2 = wf2[:, None, None] - 2 * (c * y).sum(-1) + quad
+    return c, chi2
+
+
+def _parabola(chi2: np.ndarray):
+    """Sub-step minimum (in steps, 0..S-1), its 1-sigma (steps, Δχ² = 1) and whether the
+    minimum is bracketed with positive curvature, from the three lowest points, (B, K) each."""
+    s = chi2.shape[-1]
+    q = np.argmin(chi2, axis=-1)
+    inner = (q > 0) & (q < s - 1)
+    qc = np.clip(q, 1, s - 2)
+    lo, mid, hi = (np.take_along_axis(chi2, (qc + d)[..., None], axis=-1)[..., 0] for d in (-1, 0, 1))
+    curv = lo - 2 * mid + hi  # = 2a, a the curvature per step^2
+    ok = inner & (curv > 0) & np.isfinite(curv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(ok, 0.5 * (lo - hi) / curv, 0.0)
+        err = np.where(ok, np.sqrt(2.0 / np.where(ok, curv, 1.0)), 1.0)
+    return q + np.clip(delta, -0.5, 0.5), err, ok
+
+
+def _parabola_min(chi2: np.ndarray, q: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """χ² at the parabola's minimum (the lowest point when not bracketed), (B, K)."""
+    s = chi2.shape[-1]
+    qc = np.clip(q, 1, s - 2)
+    lo, mid, hi = (np.take_along_axis(chi2, (qc + d)[..., None], axis=-1)[..., 0] for d in (-1, 0, 1))
+    a = 0.5 * (lo - 2 * mid + hi)
+    x = shift - qc
+    value = mid + 0.5 * (hi - lo) * x + a * x * x
+    lowest = np.take_along_axis(chi2, q[..., None], axis=-1)[..., 0]
+    return np.where((q > 0) & (q < s - 1) & (a > 0), np.minimum(value, lowest), lowest)

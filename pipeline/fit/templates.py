@@ -1,0 +1,188 @@
+"""The rest-frame template basis of the redshift fit, built from the project's own physics.
+
+A small linear basis on the rest grid (same ln-step as the model grid, so a redshift is
+a pure shift; ``pipeline.sampling.grid.rest_grid``):
+
+* ``N_CONTINUUM`` continuum components: the leading right-singular vectors (PCA without
+  centring, as redrock's galaxy templates) of noiseless rest-frame continua of galaxies
+  drawn from the simulator's own default prior (every population; BC03 populations and
+  Calzetti dust, ``pipeline.physics.simulate.rest_continuum``), broadened by a spread of
+  stellar dispersions, each normalised in a far-UV, a near-UV and an optical band so
+  that the basis fits whatever rest range a redshift brings into view;
+* one component per emission-line group (``LINE_GROUPS``): Gaussians of ``LINE_SIGMA_KMS``
+  with ratios inside the group from the simulator's MAPPINGS grid
+  (``pipeline.physics.nebular``) at a representative point; the groups' amplitudes are
+  free and non-negative in the fit, so line ratios between groups are free.
+
+Built once per process and kept on disk like the other derived arrays
+(``pipeline.physics.cache``). Components are unit-norm rows; the fit's coefficients are
+in the units of the spectrum it fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from pipeline.physics.cache import cache_key, cached_arrays
+from pipeline.physics.constants import C_KMS, LOG_C_CMS
+from pipeline.physics.instruments import DEIMOS
+from pipeline.physics.nebular import line_ratios, load_line_grid
+from pipeline.physics.params import validate
+from pipeline.physics.priors import draw
+from pipeline.physics.simulate import rest_continuum
+from pipeline.sampling.grid import LogGrid, model_grid, rest_grid
+
+#: Continuum components kept from the PCA: with 8, noiseless simulated continua are fitted
+#: to ~0.5 % rms (median; a few % for the rarer old populations seen in the far UV).
+N_CONTINUUM = 8
+#: Galaxies drawn from the default prior for the PCA, and the seed of the draw.
+N_DRAWS = 3000
+DRAW_SEED = 20261204
+#: Rest bands (Å) each drawn continuum is normalised over, one copy per band, before the
+#: PCA: a spectrum at z ~ 4 sees only the far UV, where old populations are thousands of
+#: times fainter than in the optical; normalising in each band lets the basis fit both.
+NORM_BANDS = ((1250.0, 2000.0), (2000.0, 4000.0), (4000.0, 9000.0))
+#: Gaussian broadenings (km/s) of the drawn continua, a third of them each: stellar
+#: dispersions with the instruments' LSFs span roughly this range.
+CONTINUUM_SIGMAS_KMS = (60.0, 150.0, 250.0)
+#: Width of the line templates: ~80 km/s gas dispersion with ~60 km/s LSF, in quadrature.
+LINE_SIGMA_KMS = 100.0
+#: Emission-line groups -> (lines of the MAPPINGS grid, (log U, log P/k, 12+log O/H) of
+#: the ratios inside the group). UV lines at low metallicity and high U, where they are
+#: seen (Stark et al. 2014); the rest at a typical star-forming point.
+LINE_GROUPS = {
+    "LYA": (("Lyalpha",), (-3.0, 6.2, 8.5)),
+    "UV": (("CIV1548", "CIV1551", "HeII1640", "OIII1661", "OIII1666", "CIII1907", "CIII1909"), (-2.25, 6.2, 7.9)),
+    "OII": (("OII3726", "OII3729"), (-3.0, 6.2, 8.5)),
+    "BALMER": (("H10", "H9", "H8", "Hepsilon", "Hdelta", "Hgamma", "Hbeta", "Halpha"), (-3.0, 6.2, 8.5)),
+    "OIII": (("NeIII3869", "NeIII3967", "OIII4959", "OIII5007"), (-3.0, 6.2, 8.5)),
+    "NII_SII": (("NII6548", "NII6583", "SII6716", "SII6731"), (-3.0, 6.2, 8.5)),
+}
+#: Zero columns on each side of the rest grid, so shift windows near the grid's ends
+#: read zeros instead of failing.
+PAD = 128
+#: Bump when the derivation below changes (invalidates the disk cache).
+_DERIVATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TemplateBasis:
+    """Templates (n_templates, rest.n + 2 PAD) float32 on the padded rest grid.
+
+    Observed pixel j of a source at ln(1+z) = s dln sits at padded column
+    ``j + offset - s`` (``offset`` includes PAD). ``names``: component names, the first
+    ``n_continuum`` the continuum PCA, the rest the line groups (non-negative in fits).
+    """
+
+    flux: np.ndarray
+    names: tuple[str, ...]
+    n_continuum: int
+    offset: int
+    dln: float
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    @property
+    def is_line(self) -> np.ndarray:
+        """(n_templates,) bool: components constrained to be non-negative."""
+        return np.arange(self.n) >= self.n_continuum
+
+
+def _prior_continua(rest: LogGrid) -> np.ndarray:
+    """(n, rest.n) float64: rest-frame continua of ``N_DRAWS`` galaxies from the simulator's
+    default prior (every population), broadened by ``CONTINUUM_SIGMAS_KMS`` in turn, each
+    normalised to unit rms over each of ``NORM_BANDS`` in turn (one copy per band)."""
+    params = validate(draw("default", N_DRAWS, np.random.default_rng(DRAW_SEED), DEIMOS))
+    spectra = rest_continuum(params).astype(np.float64)
+    for i, sigma in enumerate(CONTINUUM_SIGMAS_KMS):
+        part = slice(i, None, len(CONTINUUM_SIGMAS_KMS))
+        spectra[part] = gaussian_filter1d(spectra[part], sigma / C_KMS / rest.dln, axis=1, mode="constant")
+    out = []
+    for lo, hi in NORM_BANDS:
+        band = (rest.wavelength > lo) & (rest.wavelength < hi)
+        rms = np.sqrt(np.mean(spectra[:, band] ** 2, axis=1))
+        out.append(spectra[rms > 0] / rms[rms > 0, None])
+    return np.concatenate(out)
+
+
+def _continuum_components(rest: LogGrid) -> np.ndarray:
+    """(N_CONTINUUM, rest.n): leading right-singular vectors of the drawn continua."""
+    x = _prior_continua(rest)
+    _, vecs = np.linalg.eigh(x @ x.T)  # n_spectra^2, far smaller than rest.n^2
+    comps = vecs[:, ::-1][:, :N_CONTINUUM].T @ x
+    # a definite sign: the first component positive where the light is
+    return comps * np.sign(comps.sum(axis=1, keepdims=True))
+
+
+def _line_components(rest: LogGrid) -> np.ndarray:
+    """(len(LINE_GROUPS), rest.n): each group's lines as Gaussians with grid ratios."""
+    grid = load_line_grid()
+    sigma = LINE_SIGMA_KMS / C_KMS / rest.dln  # pixels
+    pix = np.arange(rest.n)
+    out = np.zeros((len(LINE_GROUPS), rest.n))
+    for g, (names, (log_u, log_pk, oh)) in enumerate(LINE_GROUPS.values()):
+        ratios = line_ratios(grid, [log_u + LOG_C_CMS], [log_pk], [oh])[0]
+        for name in names:
+            i = grid.index(name)
+            centre = rest.pixel_of(grid.wavelength[i])
+            out[g] += ratios[i] * np.exp(-0.5 * ((pix - centre) / sigma) ** 2)
+    return out
+
+
+def _source_hash() -> str:
+    """Hash of the simulator code the basis is drawn from (priors and continua), so a
+    changed simulator rebuilds the cached basis."""
+    from pipeline.physics import priors, simulate, stellar
+
+    h = hashlib.sha256()
+    for module in (priors, simulate, stellar):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _deps() -> tuple:
+    rest, _ = rest_grid(model_grid())
+    return (_DERIVATION_VERSION, rest.lambda0, rest.dln, rest.n, N_CONTINUUM, N_DRAWS, DRAW_SEED, NORM_BANDS,
+            CONTINUUM_SIGMAS_KMS, LINE_SIGMA_KMS, repr(LINE_GROUPS), PAD, _source_hash())
+
+
+def _cache_key() -> str:
+    return cache_key("fit_basis", _deps())
+
+
+def _build() -> dict[str, np.ndarray]:
+    rest, _ = rest_grid(model_grid())
+    comps = np.concatenate([_continuum_components(rest), _line_components(rest)])
+    comps /= np.linalg.norm(comps, axis=1, keepdims=True)
+    padded = np.zeros((len(comps), rest.n + 2 * PAD), np.float32)
+    padded[:, PAD:PAD + rest.n] = comps
+    return {"flux": padded}
+
+
+def basis_id() -> str:
+    """Identity of the basis (its derivation's inputs): catalogues record it with COEFF,
+    and parts made with another basis are scored again."""
+    return f"fit-basis-{_cache_key()[:12]}"
+
+
+def n_templates() -> int:
+    """Components of the basis (the length of a catalogue's COEFF), without building it."""
+    return N_CONTINUUM + len(LINE_GROUPS)
+
+
+@lru_cache(maxsize=1)
+def load_basis() -> TemplateBasis:
+    """The basis on the model grid's rest grid (built once, cached on disk, read-only)."""
+    grid = model_grid()
+    _, offset = rest_grid(grid)
+    flux = cached_arrays("fit_basis", ("flux",), _deps(), _build)["flux"]
+    names = tuple(f"PCA{i}" for i in range(N_CONTINUUM)) + tuple(LINE_GROUPS)
+    return TemplateBasis(flux, names, N_CONTINUUM, offset + PAD, grid.dln)
