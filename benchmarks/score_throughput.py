@@ -1,15 +1,16 @@
 """Score a survey store end to end with the Prefect flow: Zarr read -> model -> catalogue.
 
     python benchmarks/score_throughput.py --n 1000000 --store data/survey-1m.zarr [--model survey]
-        [--workers 2] [--chunk 4096] [--also 100000]
+        [--workers 2] [--chunk 4096] [--also 100000] [--refine both|on|off]
 
 1. Builds (or reuses) a survey store of ``--n`` simulated spectra (``default`` preset,
    chunks cycling through DEIMOS, SDSS and DESI coverage): what
    ``spectroflow generate --kind survey`` writes, in the layout of ``spectroflow ingest``.
 2. Runs the ``score`` flow on a local Dask cluster and prints spectra/s end to end
    (flow start to merged catalogue), the share of worker time spent reading the store,
-   in the model and writing catalogue parts, the merge time, and the peak memory
-   (sampled RSS of this process plus every worker, and the largest single worker).
+   in the model, in the template fit and writing catalogue parts, the merge time, and
+   the peak memory (sampled RSS of this process plus every worker, and the largest
+   single worker) -- with the fit and without it (``--no-refine``), by default both.
 ``--also N`` scores the first N chunks' worth as a second store too, so peak memory
 can be compared between sizes. Catalogues go to a temporary directory.
 """
@@ -89,7 +90,7 @@ class MemorySampler:
         self._thread.join()
 
 
-def score(store_path: str, model: str, workers: int) -> None:
+def score(store_path: str, model: str, workers: int, refine: bool) -> None:
     from flows.jobs.score import ScoreRequest
     from flows.score import run_score
     from pipeline.learn.weights import resolve
@@ -99,11 +100,13 @@ def score(store_path: str, model: str, workers: int) -> None:
     try:
         with MemorySampler() as memory:
             start = time.perf_counter()
-            summary = run_score(ScoreRequest(store_path, resolve(model), out), workers=workers, progress_bar=False)
+            summary = run_score(ScoreRequest(store_path, resolve(model), out, refine), workers=workers,
+                                progress_bar=False)
             seconds = time.perf_counter() - start
         stages = summary["stages"]
         busy = sum(stages.values())
-        print(f"{n:,} spectra scored end to end in {seconds:.1f} s: {n / seconds:,.0f} spectra/s "
+        print(f"[{'with the fit' if refine else '--no-refine'}] "
+              f"{n:,} spectra scored end to end in {seconds:.1f} s: {n / seconds:,.0f} spectra/s "
               f"(flow's own clock {summary['spectra_per_s']:,.0f}/s)")
         print("  worker time: " + ", ".join(f"{k} {v:.0f} s ({v / busy:.0%})" for k, v in stages.items())
               + f"; merge {summary['merge_s']:.1f} s")
@@ -121,6 +124,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--also", type=int, default=None, help="also score a store of this many spectra")
+    parser.add_argument("--refine", choices=("both", "on", "off"), default="both",
+                        help="score with the template fit, without it (--no-refine), or both")
     args = parser.parse_args()
     from flows.runtime.server import ensure_server
 
@@ -129,7 +134,8 @@ def main() -> None:
             (args.n, args.store)]:
         print(f"store {path}: {n:,} spectra")
         make_store(path, n, args.chunk, args.workers)
-        score(path, args.model, args.workers)
+        for refine in {"both": (True, False), "on": (True,), "off": (False,)}[args.refine]:
+            score(path, args.model, args.workers, refine)
 
 
 if __name__ == "__main__":
