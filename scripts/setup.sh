@@ -17,3 +17,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   pip install --quiet --disable-pip-version-check --no-deps "pypeit==2.0.1"
   touch "$stamp"
 fi
+# Real spectra with published redshifts (storage/real_spectra.json), unpacked from pinned
+# wheels into data/real_spectra/; without a registry their tests and benchmark are skipped.
+python scripts/unpack_real_spectra.py || echo "setup: real spectra not unpacked (see above); their tests will be skipped" >&2

@@ -4,7 +4,9 @@ The truth lives in the simulated survey store the catalogue was scored from
 (``spectroflow generate --kind survey``); the catalogue's provenance names that store
 and the model, so ``EvaluateRequest(catalogue_dir)`` needs nothing else. p(z)
 calibration (PIT) needs the full p(z), which a catalogue does not keep: the model is
-run again on a sample of spectra spread over the store.
+run again on a sample of spectra spread over the store. When the real spectra with
+published redshifts are unpacked (``scripts/unpack_real_spectra.py``), the report also
+holds a table of the model on them (``flows/jobs/real_spectra.py``).
 """
 
 from __future__ import annotations
@@ -14,17 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+from flows.jobs import real_spectra as real_spectra_job
 from flows.jobs.predict import predict_batches
 from pipeline.assess import evaluation, figures, metrics
+from pipeline.assess import real_spectra as real_judge
 from pipeline.assess.report import Report
 from pipeline.learn.models import loaded_model
-from storage import catalogue, chunk_io, location, store, survey_store
+from storage import catalogue, chunk_io, location, real_spectra, store, survey_store
 
 #: Spectra whose full p(z) is recomputed for the PIT (spread over up to PIT_CHUNKS chunks).
 PIT_SAMPLE = 8192
 PIT_CHUNKS = 8
 #: Rows drawn in the scatter panels (all rows enter every number).
 FIGURE_SAMPLE = 50_000
+#: The report's table of the model on real spectra with published redshifts, added
+#: when they are unpacked (``scripts/unpack_real_spectra.py``) and a model is known.
+REAL_SPECTRA_TITLE = "Real spectra with published redshifts"
 
 
 @dataclass(frozen=True)
@@ -121,4 +128,11 @@ def build_report(request: EvaluateRequest, cat: dict, truth: dict, pit: np.ndarr
     ism = evaluation.ism_table(cat, truth)
     if ism:
         tables["ISM properties"] = (ism, evaluation.ISM_TABLE_COLUMNS)
+    if request.model and real_spectra.available():
+        try:
+            real = real_spectra_job.table(request.model)
+            tables[REAL_SPECTRA_TITLE] = (real, real_judge.COLUMNS)
+            lines.append(real_judge.summary(real) + " (storage/real_spectra.json)")
+        except Exception as err:  # a section of the report, never the evaluation's failure
+            lines.append(f"real spectra: not scored ({type(err).__name__}: {err})")
     return Report("spectroflow evaluation", lines, tables, paths), head
