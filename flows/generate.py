@@ -37,7 +37,7 @@ def generate_chunk(path: str, index: int) -> dict:
 
 
 @flow(name="generate", flow_run_name="generate-{kind}-{n}", persist_result=False)
-def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int = 0, preset: str = "default",
+def generate(out: str, n: int, chunk: int = DEFAULT_CHUNK, seed: int | None = None, preset: str = "default",
              instrument: str = "deimos", overwrite: bool = False, progress_bar: bool = True,
              kind: str = "training") -> dict:
     """Fill the store at ``out`` with ``n`` spectra (a ``kind`` store: "training" or a

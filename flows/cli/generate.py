@@ -19,7 +19,10 @@ def add_command(sub) -> None:
                              "store: noisy spectra as `ingest` writes them, plus the truth, to score and evaluate)")
     add_chunk(parser, 8192)
     add_workers(parser, "Dask worker processes (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the parameter and noise streams (default 0 for training stores, 1000 for "
+                             "survey stores, so a default survey never repeats a default training store; a survey "
+                             "seed of 0 is refused)")
     add_cluster(parser, "'local' (default), a scheduler address tcp://..., or a cluster YAML (deploy/dask/)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing store at --out")
     parser.set_defaults(func=run)

@@ -22,6 +22,7 @@ from pipeline.assess import evaluation, figures, metrics
 from pipeline.assess import real_spectra as real_judge
 from pipeline.assess.report import Report
 from pipeline.learn.models import loaded_model
+from pipeline.learn.training import CheckpointError, read_card
 from storage import catalogue, chunk_io, location, real_spectra, store, survey_store
 
 #: Spectra whose full p(z) is recomputed for the PIT (spread over up to PIT_CHUNKS chunks).
@@ -58,7 +59,43 @@ class EvaluateRequest:
         survey_store.require_truth(store.open_read(request.store))
         if request.model and not Path(request.model, "model.pt").is_file():
             raise ValueError(f"{request.model}: no model.pt (pass --model, or none to skip the PIT)")
+        card = _card(request.model) or made.get("model_card") or {}
+        refuse_shared_galaxies(card.get("training_store") or {}, request.store,
+                               store.read_attrs(request.store).get("generator"))
         return request
+
+
+#: Generator settings that fix the parameter stream: chunk i of a generated store draws
+#: its galaxies from SeedSequence([seed, i, 0]) through the prior, whatever its kind,
+#: size or instrument, so two stores with equal values here share galaxies.
+STREAM_KEYS = ("seed", "prior")
+
+
+def refuse_shared_galaxies(training: dict, survey_path: str, survey_generator: dict | None) -> None:
+    """ValueError naming both stores if the survey store was drawn from the parameter
+    stream of the model's training store (``training``: the model card's
+    ``training_store`` record, with ``path`` and ``generator``). Ingested surveys (no
+    generator) and models without a training-store record pass."""
+    trained = training.get("generator")
+    if not trained or not survey_generator:
+        return
+    if all(trained.get(k) == survey_generator.get(k) for k in STREAM_KEYS):
+        same = ", ".join(f"{k} {survey_generator.get(k)!r}" for k in STREAM_KEYS)
+        raise ValueError(
+            f"survey store {survey_path} shares galaxies with the model's training store "
+            f"{training.get('path', '(unnamed)')}: both were generated with {same}, so the survey repeats "
+            "training galaxies and its scores would be optimistic; generate the survey with another --seed "
+            "(`spectroflow generate --kind survey` defaults to a seed no training store gets by default)")
+
+
+def _card(model_dir: str | None) -> dict | None:
+    """The model card in ``model_dir``, or None if there is none."""
+    if not model_dir:
+        return None
+    try:
+        return read_card(model_dir)
+    except CheckpointError:
+        return None
 
 
 def _default_report_dir(catalogue_dir: str) -> str:

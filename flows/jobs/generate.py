@@ -42,6 +42,12 @@ RENDER_BATCH = 1024
 RESUME_KEYS = ("store", "generator", "code_version")
 #: Store kind -> its storage module.
 KINDS = {training_store.KIND: training_store, survey_store.KIND: survey_store}
+#: Store kind -> the seed a run gets without ``--seed``. They differ, so a survey store
+#: made with defaults never redraws a default training store's galaxies (the parameters
+#: of chunk i come from SeedSequence([seed, i, 0]) whatever the kind); an explicit survey
+#: seed equal to the training default is refused for the same reason, and
+#: ``spectroflow evaluate`` refuses a survey drawn with its model's training seed.
+DEFAULT_SEEDS = {training_store.KIND: 0, survey_store.KIND: 1000}
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class GenerateRequest:
     out: str
     n: int
     chunk: int = DEFAULT_CHUNK
-    seed: int = 0
+    seed: int | None = None  # None: DEFAULT_SEEDS[kind]
     preset: str = "default"
     instrument: str = "deimos"
     kind: str = training_store.KIND
@@ -63,8 +69,14 @@ class GenerateRequest:
             raise ValueError(f"--n must be at least 1, got {self.n}")
         if self.chunk < 1:
             raise ValueError(f"--chunk must be at least 1, got {self.chunk}")
+        if self.seed is None:
+            object.__setattr__(self, "seed", DEFAULT_SEEDS[self.kind])
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.kind == survey_store.KIND and self.seed == DEFAULT_SEEDS[training_store.KIND]:
+            raise ValueError(f"--seed {self.seed} is the default seed of training stores: a survey store drawn "
+                             "with it would hold a default training store's galaxies; pass another --seed "
+                             f"(or none: surveys default to {DEFAULT_SEEDS[survey_store.KIND]})")
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         self.instruments  # raises ValueError naming the choices

@@ -14,6 +14,16 @@ probabilities, and the higher Balmer lines Hepsilon, H8, H9, H10 from case-B
 recombination at T = 10^4 K, n_e = 100 cm^-3 (Storey & Hummer 1995 data).
 The prepared grid is kept on disk by :mod:`pipeline.physics.cache`, so later processes
 skip the table reads and PyNeb (seconds).
+
+A second source, ``load_line_grid("NLR")``, gives LIER-like (low-ionisation emission
+region) ratios for quiescent galaxies: the NebulaBayes narrow-line-region grid
+(``NB_NLR_grid.fits.gz``, Thomas et al. 2018; MAPPINGS 5 clouds lit by a hard
+power-law + disc continuum) at one ionising-spectrum peak, ``NLR_LOG_E_PEAK``, the
+softest node that still gives LIER ratios, near the spectrum of the hot evolved
+(post-AGB) stars thought to power LIERs (Belfiore et al. 2016, MNRAS 461, 3111). Its
+axes are log U -4.2 ... -0.2, log P/k 4.2 ... 8.6 and 12+log(O/H) 7.06 ... 9.30, and it
+carries the HII grid's line list (same names, same order, same PyNeb-derived lines), so
+either grid feeds the same renderer.
 """
 
 from __future__ import annotations
@@ -30,6 +40,12 @@ from pipeline.physics.constants import LOG_C_CMS
 from pipeline.physics.resources import package_file
 
 _GRID_FILE = "grids/NB_HII_grid.fits.gz"
+#: Grid name -> file inside NebulaBayes (``load_line_grid(name)``).
+GRID_FILES = {"HII": _GRID_FILE, "NLR": "grids/NB_NLR_grid.fits.gz"}
+#: The NLR grid's 4th axis, log10(E_peak / keV) of the ionising continuum (-2 ... -0.75):
+#: the slice used. -1.5 (32 eV, like a ~1e5 K star) gives log [NII]/Halpha > -0.11 for
+#: 12+log(O/H) >= 8.76 and log U <= -3.4, above the Kewley et al. (2001) line for 85 %.
+NLR_LOG_E_PEAK = -1.5
 _LINELIST_FILE = "grids/Linelist.csv"
 _AXES = ("log U", "log P/k", "12 + log O/H")
 #: Grid columns that are sums of other lines or not line fluxes.
@@ -119,19 +135,32 @@ def _read_line_wavelengths() -> dict[str, float]:
     return dict(zip(table["Grid_name"], np.asarray(table["Lambda_AA"], dtype=float)))
 
 
-def _build_line_grid() -> dict[str, np.ndarray]:
+def _read_grid_table(name: str) -> Table:
+    """The named NebulaBayes grid as a table (the NLR grid cut to ``NLR_LOG_E_PEAK``)."""
+    table = Table.read(package_file("NebulaBayes", GRID_FILES[name], "nebulabayes"))
+    if name == "NLR":
+        table = table[np.isclose(np.asarray(table["log E_peak"], dtype=float), NLR_LOG_E_PEAK, atol=1e-3)]
+    return table
+
+
+def _build_line_grid(name: str = "HII") -> dict[str, np.ndarray]:
     """The arrays of a LineGrid (see there), read from the grid files and PyNeb."""
-    table = Table.read(package_file("NebulaBayes", _GRID_FILE, "nebulabayes"))
+    table = _read_grid_table(name)
     # The FITS columns are float32: round so that e.g. 4.2 is not 4.19999981.
     axes = tuple(np.unique(np.round(np.asarray(table[a], dtype=float), 4)) for a in _AXES)
     order = np.lexsort([np.asarray(table[a]) for a in reversed(_AXES)])
     shape = tuple(len(a) for a in axes)
+    if len(table) != np.prod(shape):
+        raise ValueError(f"the {name} line grid is not a full {shape} grid ({len(table)} rows)")
     air = _read_line_wavelengths()
-    names = [
-        c for c in table.colnames
-        if c in air and c not in _NOT_LINES and air[c] < MAX_REST_WAVELENGTH
-        and np.ma.max(table[c]) > MIN_RELATIVE_FLUX
-    ]
+    if name == "HII":
+        names = [
+            c for c in table.colnames
+            if c in air and c not in _NOT_LINES and air[c] < MAX_REST_WAVELENGTH
+            and np.ma.max(table[c]) > MIN_RELATIVE_FLUX
+        ]
+    else:  # the HII grid's line list, so that both grids share one renderer
+        names = [c for c in load_line_grid("HII").names if c not in _DERIVED]
     flux = {c: _column(table, c)[order].reshape(shape) for c in names}
     for name, (_, parent, _) in _DERIVED.items():
         flux[name] = flux[parent] * derived_line_ratios()[name]
@@ -144,23 +173,33 @@ def _build_line_grid() -> dict[str, np.ndarray]:
     }
 
 
-def _cache_deps() -> tuple:
+def _cache_deps(name: str = "HII") -> tuple:
     """Everything the line grid depends on: data files, PyNeb (atomic data), constants."""
     from importlib.metadata import version
 
-    files = (package_file("NebulaBayes", f, "nebulabayes") for f in (_GRID_FILE, _LINELIST_FILE))
-    return (
+    files = (package_file("NebulaBayes", f, "nebulabayes") for f in (GRID_FILES[name], _LINELIST_FILE))
+    deps = (
         _DERIVATION_VERSION, *(file_stamp(f) for f in files), version("pyneb"),
         _AXES, sorted(_NOT_LINES), BLANK_LINE_FLUX, MIN_RELATIVE_FLUX, MAX_REST_WAVELENGTH,
         _TE, _NE, _DERIVED,
     )
+    if name == "NLR":  # its line list is the HII grid's
+        deps += (NLR_LOG_E_PEAK, *_cache_deps("HII"))
+    return deps
 
 
-@lru_cache(maxsize=1)
-def load_line_grid() -> LineGrid:
-    """Read and prepare the HII grid once per process (cached on disk; arrays read-only)."""
+@lru_cache(maxsize=2)
+def load_line_grid(name: str = "HII") -> LineGrid:
+    """Read and prepare a line grid once per process (cached on disk; arrays read-only).
+
+    name: "HII" (star-forming HII regions, the default) or "NLR" (LIER-like ratios, see
+    the module docstring); both carry the same line names in the same order.
+    """
+    if name not in GRID_FILES:
+        raise ValueError(f"unknown line grid {name!r}; choose one of {', '.join(GRID_FILES)}")
     fields = ("axis_u", "axis_p", "axis_z", "log_ratio", "names", "wavelength")
-    a = cached_arrays("line_grid", fields, _cache_deps(), _build_line_grid)
+    cache_name = "line_grid" if name == "HII" else f"line_grid_{name.lower()}"
+    a = cached_arrays(cache_name, fields, _cache_deps(name), lambda: _build_line_grid(name))
     names = tuple(str(n) for n in a["names"])
     return LineGrid((a["axis_u"], a["axis_p"], a["axis_z"]), a["log_ratio"], names, a["wavelength"])
 

@@ -34,6 +34,7 @@ from pipeline.physics.instruments import DEIMOS, Instrument
 from pipeline.physics.nebular import line_ratios, load_line_grid
 from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
 from pipeline.physics.params import ParameterTable, validate
+from pipeline.physics.populations import uses_grid
 from pipeline.physics.sky import sky_on_grid
 from pipeline.physics.stellar import (
     LOG_OLD_AGE_NODES,
@@ -163,9 +164,15 @@ def line_fluxes(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
 
     L(Halpha) = SFR / C (Calzetti 2013, thesis Table 1); other lines scale by the
     grid's ratios to Halpha; Lyman-alpha is multiplied by its escape fraction.
+    Rows of a LIER population (``populations.LINE_GRID``) take their ratios from the
+    NLR grid instead of the HII grid (same lines); there log_sfr is the Halpha-calibrated
+    value an observer would infer, not star formation.
     """
     r = _renderer(config.instrument)
     ratios = line_ratios(r.lines, p["log_q"], p["log_pk"], p["metallicity"])
+    nlr = uses_grid(p, "NLR")
+    if nlr.any():
+        ratios[nlr] = line_ratios(load_line_grid("NLR"), p["log_q"][nlr], p["log_pk"][nlr], p["metallicity"][nlr])
     l_halpha = 10.0 ** p["log_sfr"] / K.SFR_HALPHA_CALIBRATION
     lum = l_halpha[:, None] * ratios / ratios[:, r.i_halpha : r.i_halpha + 1]
     lum[:, r.i_lya] *= p["lya_fesc"]

@@ -133,3 +133,12 @@ def test_a_store_without_truth_cannot_be_evaluated(tmp_path):
         survey_store.read_truth(zarr.open_group(request.out, mode="r"))
     with pytest.raises(ValueError, match="unknown store kind"):
         GenerateRequest(str(tmp_path / "x.zarr"), n=10, kind="catalogue")
+
+
+def test_default_seeds_differ_by_kind_and_a_survey_cannot_take_the_training_default(tmp_path):
+    training = GenerateRequest(str(tmp_path / "t.zarr"), n=10)
+    survey = GenerateRequest(str(tmp_path / "s.zarr"), n=10, kind="survey")
+    assert training.attrs()["generator"]["seed"] == 0
+    assert survey.attrs()["generator"]["seed"] not in (None, training.seed)
+    with pytest.raises(ValueError, match="default seed of training stores"):
+        GenerateRequest(str(tmp_path / "s.zarr"), n=10, seed=training.seed, kind="survey")

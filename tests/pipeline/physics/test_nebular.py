@@ -3,6 +3,7 @@ import numpy as np
 from pipeline.physics.constants import LOG_C_CMS
 from pipeline.physics.nebular import line_ratios, load_line_grid
 from pipeline.physics.params import validate
+from pipeline.physics.populations import CODES
 from pipeline.physics.priors import draw_default
 from pipeline.physics.simulate import SimulationConfig, line_fluxes
 
@@ -47,8 +48,32 @@ def test_star_forming_prior_lies_below_kewley_maximum_starburst_line():
     rng = np.random.default_rng(3)
     table = draw_default(4000, rng, np.full(4000, 6.0))
     table["lambda_lo"], table["lambda_hi"] = np.full(4000, 3600.0), np.full(4000, 11000.0)
-    f = line_fluxes(validate(table), SimulationConfig())
+    hii = table["galaxy_class"] != CODES["quiescent-LIER"]
+    f = line_fluxes(validate(table), SimulationConfig())[hii]
     x = np.log10(f[:, grid.index("NII6583")] / f[:, grid.index("Halpha")])
     y = np.log10(f[:, grid.index("OIII5007")] / f[:, grid.index("Hbeta")])
     assert np.all(x < 0.47)
     assert np.all(y < 0.61 / (x - 0.47) + 1.19)
+
+
+def test_nlr_grid_carries_the_hii_line_list_at_low_ionisation():
+    hii, nlr = load_line_grid(), load_line_grid("NLR")
+    assert nlr.names == hii.names
+    np.testing.assert_array_equal(nlr.wavelength, hii.wavelength)
+    u, p, z = nlr.axes
+    assert (u[0], u[-1], len(p), len(z)) == (-4.2, -0.2, 12, 12)
+    # LIER-like at low U and high Z: [NII]/Halpha > 0.6, unlike any HII-grid node there.
+    r = line_ratios(nlr, np.full(3, -3.7 + LOG_C_CMS), np.array([5.0, 6.0, 7.0]), np.full(3, 8.9))
+    assert np.all(r[:, nlr.index("NII6583")] / r[:, nlr.index("Halpha")] > 0.6)
+
+
+def test_lier_rows_take_nlr_ratios_in_line_fluxes():
+    table = draw_default(200, np.random.default_rng(4), np.full(200, 6.0))
+    table["lambda_lo"], table["lambda_hi"] = np.full(200, 3600.0), np.full(200, 11000.0)
+    table["galaxy_class"] = np.full(200, float(CODES["quiescent-LIER"]))
+    grid = load_line_grid()
+    lier = line_fluxes(validate(table), SimulationConfig())
+    hii = line_fluxes(validate({**table, "galaxy_class": np.zeros(200)}), SimulationConfig())
+    ratio = lambda f: f[:, grid.index("SII6716")] / f[:, grid.index("Halpha")]  # noqa: E731
+    assert not np.allclose(ratio(lier), ratio(hii))
+    np.testing.assert_allclose(lier[:, grid.index("Halpha")], hii[:, grid.index("Halpha")])
