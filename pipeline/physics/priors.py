@@ -23,6 +23,8 @@ import numpy as np
 from pipeline.physics.constants import LOG_C_CMS
 from pipeline.physics.cosmology import age_of_universe_yr
 from pipeline.physics.instruments import Instrument
+from pipeline.physics.ism_absorption import TYPICAL_OUTFLOW_KMS
+from pipeline.physics.kinematics import draw_sigma_star
 from pipeline.physics.nebular import load_line_grid
 from pipeline.physics.params import ParameterTable
 
@@ -56,6 +58,10 @@ def draw_thesis(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
         "sigma_v": np.zeros(n),
         "lya_fesc": np.ones(n),
         "snr": np.full(n, 10.0),
+        # Simulator realism part A: no stellar dispersion, no ISM absorption (thesis physics).
+        "sigma_star": np.zeros(n),
+        "ism_ew_scale": np.zeros(n),
+        "v_ism": np.zeros(n),
     }
 
 
@@ -72,7 +78,7 @@ def draw_default(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
     t_univ_myr = age_of_universe_yr(z) / 1e6
     log_age = _uniform_by_class(rng, cls, [(2.0, 4.0), (0.0, 2.0), (2.0, 3.0)])
     escape = rng.uniform(0.0, 0.3, n) * (rng.random(n) > 0.3)
-    return {
+    table = {
         "z": z,
         "log_sfr": _uniform_by_class(rng, cls, [(-1.0, 2.0), (0.5, 2.5), (-3.0, -1.0)]),
         "metallicity": rng.uniform(7.2, 9.2, n),
@@ -87,6 +93,14 @@ def draw_default(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
         "snr": 10.0 ** rng.uniform(np.log10(3.0), np.log10(50.0), n),
         "galaxy_class": cls.astype(np.float64),
     }
+    # Simulator realism part A (placeholders until the correlated priors): sigma_star from
+    # the stellar mass (kinematics.draw_sigma_star); ISM absorption log-normal around the
+    # LBG composite (0.2 dex), outflow velocity around -150 km/s (Shapley et al. 2003).
+    log_mass = np.log10(10.0 ** table["log_mass_old"] + 10.0 ** table["log_sfr"] * table["age_myr"] * 1e6)
+    table["sigma_star"] = draw_sigma_star(log_mass, rng)
+    table["ism_ew_scale"] = np.clip(10.0 ** rng.normal(0.0, 0.2, n), 0.0, 5.0)
+    table["v_ism"] = np.clip(rng.normal(TYPICAL_OUTFLOW_KMS, 100.0, n), -1000.0, 1000.0)
+    return table
 
 
 def draw(prior: str, n: int, rng: np.random.Generator, instrument: Instrument) -> ParameterTable:
