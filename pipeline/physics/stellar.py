@@ -60,7 +60,7 @@ LYMAN_LIMIT = 911.8
 #: Bump when the template derivation below changes (invalidates the disk cache).
 _DERIVATION_VERSION = 1
 #: Bump when the broadened-library derivation below changes.
-_BROADENED_VERSION = 1
+_BROADENED_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -198,6 +198,9 @@ def _build_broadened(rest: LogGrid) -> dict[str, np.ndarray]:
     for k, target in enumerate(SIGMA_NODES):
         sigma_pix = kernel_sigma_kms(target, sigma_lib) / C_KMS / rest.dln
         out[k] = broaden_variable(rows, sigma_pix)
+    # Zero again below the Lyman limit: the kernel's tail would leak a faint ramp there
+    # (the HII region absorbs those photons; the IGM would anyway).
+    out[..., rest.wavelength < LYMAN_LIMIT] = 0.0
     return {
         "young": np.ascontiguousarray(out[:, :n_young]),
         "old": np.ascontiguousarray(out[:, n_young:]),
