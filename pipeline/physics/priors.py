@@ -88,6 +88,8 @@ from pipeline.physics import constants as K
 from pipeline.physics.constants import LOG_C_CMS
 from pipeline.physics.cosmology import age_of_universe_yr
 from pipeline.physics.instruments import Instrument
+from pipeline.physics.ism_absorption import TYPICAL_OUTFLOW_KMS
+from pipeline.physics.kinematics import draw_sigma_star
 from pipeline.physics.nebular import load_line_grid
 from pipeline.physics.params import ParameterTable
 from pipeline.physics.populations import CODES, POPULATIONS
@@ -147,6 +149,10 @@ def draw_thesis(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
         "sigma_v": np.zeros(n),
         "lya_fesc": np.ones(n),
         "snr": np.full(n, 10.0),
+        # Simulator realism part A: no stellar dispersion, no ISM absorption (thesis physics).
+        "sigma_star": np.zeros(n),
+        "ism_ew_scale": np.zeros(n),
+        "v_ism": np.zeros(n),
     }
 
 
@@ -361,7 +367,7 @@ def draw_default(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
     age = per_row["age_myr"]
     log_mass = np.log10(10.0 ** per_row["log_sfr"] * age * 1e6 * (cls != CODES["quiescent-LIER"])
                         + 10.0 ** per_row["log_mass_old"])
-    return {
+    table = {
         "z": z,
         **per_row,
         "log_sfr": np.clip(per_row["log_sfr"], -5.9, 3.9),
@@ -374,6 +380,13 @@ def draw_default(n: int, rng: np.random.Generator, z_max) -> ParameterTable:
         "galaxy_class": cls.astype(np.float64),
         "log_mass": log_mass,
     }
+    # Stellar dispersion from the stellar mass (kinematics.draw_sigma_star); ISM absorption
+    # log-normal around the LBG composite (0.2 dex), outflow velocity around -150 km/s
+    # (Shapley et al. 2003). Drawn after everything else, so the other columns keep their streams.
+    table["sigma_star"] = draw_sigma_star(log_mass, rng)
+    table["ism_ew_scale"] = np.clip(10.0 ** rng.normal(0.0, 0.2, n), 0.0, 5.0)
+    table["v_ism"] = np.clip(rng.normal(TYPICAL_OUTFLOW_KMS, 100.0, n), -1000.0, 1000.0)
+    return table
 
 
 def draw(prior: str, n: int, rng: np.random.Generator, instrument: Instrument) -> ParameterTable:

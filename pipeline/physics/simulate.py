@@ -6,9 +6,13 @@ Rest-frame ingredients are precomputed once per process on a rest grid with the
 model grid's ln-step, so that redshifting a batch is a gather of shifted windows
 (thesis §2.2 steps 1-5, in a different order for speed):
 
-1. stellar continuum: young (constant SFR) + old (burst) BC03 templates  (stellar.py)
+1. stellar continuum: young (constant SFR) + old (burst) BC03 templates, broadened
+   by the stellar velocity dispersion and the LSF (minus the library's own
+   resolution), mixed from pre-broadened libraries                      (stellar.py, kinematics.py)
 2. Calzetti dust on the continuum with E(B-V)_star = 0.44 E(B-V)_gas     (dust.py)
+   plus the nebular continuum (per unit Hbeta), with E(B-V)_gas          (nebular_continuum.py)
 3. shift to the observed frame, divide by 4 pi D_L^2 (1+z)               (cosmology.py)
+   and multiply by the interstellar UV absorption troughs                (ism_absorption.py)
 4. nebular lines from the MAPPINGS grid, Halpha-SFR calibrated, dusted,
    Gaussian in ln(lambda) with the gas dispersion and the LSF             (nebular.py)
 5. Inoue et al. (2014) IGM transmission                                  (igm.py)
@@ -31,7 +35,15 @@ from pipeline.physics.cosmology import luminosity_distance_cm
 from pipeline.physics.dust import calzetti_k
 from pipeline.physics.igm import LYA_REST, apply_igm_transmission
 from pipeline.physics.instruments import DEIMOS, Instrument
+from pipeline.physics.ism_absorption import (
+    F_YOUNG_WAVELENGTH,
+    ISM_SIGMA_KMS,
+    apply_ism_absorption,
+    rest_equivalent_widths,
+)
+from pipeline.physics.kinematics import node_weights, total_sigma_kms
 from pipeline.physics.nebular import line_ratios, load_line_grid
+from pipeline.physics.nebular_continuum import load_nebular_continuum
 from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
 from pipeline.physics.params import ParameterTable, validate
 from pipeline.physics.populations import uses_grid
@@ -40,8 +52,9 @@ from pipeline.physics.stellar import (
     LOG_OLD_AGE_NODES,
     LOG_YOUNG_AGE_NODES,
     LOG_Z_NODES,
+    BroadenedLibrary,
     StellarLibrary,
-    load_stellar_library,
+    load_broadened_library,
 )
 from pipeline.sampling.grid import LogGrid, covered_mask, model_grid, rest_grid
 
@@ -59,12 +72,14 @@ class SimulationConfig:
     igm: apply Inoue et al. (2014) IGM absorption (the thesis did not).
     rest_min: rest-frame flux below this wavelength (Å) is set to zero (the thesis
         clipped at 1200 Å, the blue end of the Calzetti law); 0 keeps everything.
+    nebular_continuum: add the nebular continuum (the thesis did not).
     """
 
     instrument: Instrument = DEIMOS
     noise: str = "physical"
     igm: bool = True
     rest_min: float = 0.0
+    nebular_continuum: bool = True
 
     def __post_init__(self):
         if self.noise not in NOISE_MODES:
@@ -97,7 +112,9 @@ class _Renderer:
         self.grid = grid
         self.instrument = instrument
         self.rest, self.offset = rest_grid(grid)
-        self.library: StellarLibrary = load_stellar_library(self.rest)
+        self.library: BroadenedLibrary = load_broadened_library(self.rest)
+        self.nebular = load_nebular_continuum(self.rest)
+        self.i_1500 = int(np.searchsorted(self.rest.wavelength, F_YOUNG_WAVELENGTH))
         self.lines = load_line_grid()
         self.width = np.diff(grid.edges).astype(np.float32)
         self.ln_line = np.log(self.lines.wavelength)
@@ -107,12 +124,14 @@ class _Renderer:
 
     @cached_property
     def windows(self):
-        """Sliding views (read-only, no copy) of length npix+1 over the rest grid."""
+        """Sliding views (read-only, no copy) of length npix+1 over the rest grid:
+        young, old (broadened libraries), nebular continuum, Calzetti k, rest wavelength."""
         n = self.grid.n + 1
         k_rest = calzetti_k(self.rest.wavelength).astype(np.float32)
         return (
             sliding_window_view(self.library.young, n, axis=-1),
             sliding_window_view(self.library.old, n, axis=-1),
+            sliding_window_view(self.nebular.per_hbeta, n, axis=-1),
             sliding_window_view(k_rest, n),
             sliding_window_view(self.rest.wavelength.astype(np.float32), n),
         )
@@ -137,26 +156,65 @@ def _flux_scale(z) -> np.ndarray:
 
 
 def continuum(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
-    """Dust-attenuated stellar continuum, observed frame, (B, npix) float32 (no IGM)."""
+    """Continuum in the observed frame, (B, npix) float32 (no IGM, no emission lines).
+
+    Stars: young + old templates broadened to sigma_tot = hypot(sigma_star, sigma_LSF)
+    (two pre-broadened libraries mixed linearly in sigma^2, see kinematics.py), dusted
+    with E(B-V)_star. Nebular continuum (``config.nebular_continuum``): R(lambda) L(Hbeta),
+    dusted with the nebular E(B-V). Then the interstellar absorption troughs
+    (ism_absorption.py), which multiply stars and nebular continuum alike.
+    """
     r = _renderer(config.instrument)
-    young, old, k_rest, lam_rest = r.windows
+    young, old, neb, k_rest, lam_rest = r.windows
     i0, frac = _rest_start(r, p["z"])
     z_star = p["metallicity"] - K.SOLAR_OH
     iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
     iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
     io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
-    sfr = (10.0 ** p["log_sfr"]).astype(np.float32)[:, None]
-    mass = (10.0 ** p["log_mass_old"]).astype(np.float32)[:, None]
-    w = young[iy, iz, i0] * sfr
-    w += old[io, iz, i0] * mass
-    ebv_star = (K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None]
-    w *= np.exp(-k_rest[i0] * ebv_star)
+    sfr = (10.0 ** p["log_sfr"]).astype(np.float32)
+    mass = (10.0 ** p["log_mass_old"]).astype(np.float32)
+    node, upper = node_weights(total_sigma_kms(p["sigma_star"], config.instrument.lsf_sigma_kms))
+    lower = 1 - upper
+    w = young[node, iy, iz, i0]
+    w *= (sfr * lower)[:, None]
+    for rows, scale in ((young[node + 1, iy, iz, i0], sfr * upper), (old[node, io, iz, i0], mass * lower),
+                        (old[node + 1, io, iz, i0], mass * upper)):
+        rows *= scale[:, None]  # in place: the gathers are fresh copies
+        w += rows
+    k = k_rest[i0]
+    dust = np.multiply(k, -(K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None])
+    w *= np.exp(dust, out=dust)
+    if config.nebular_continuum:
+        iu, izn = r.nebular.indices(p["log_q"] - K.LOG_C_CMS, z_star)
+        nebular = neb[iu, izn, i0]
+        nebular *= _hbeta_luminosity_lsun(r, p).astype(np.float32)[:, None]
+        k *= -(_LN10_04 * p["ebv"]).astype(np.float32)[:, None]
+        nebular *= np.exp(k, out=k)
+        w += nebular
     if config.rest_min > 0:
         w[lam_rest[i0] < config.rest_min] = 0.0
     out = w[:, :-1] * (1 - frac)[:, None]
     out += w[:, 1:] * frac[:, None]
     out *= _flux_scale(p["z"]).astype(np.float32)[:, None]
+    ew = rest_equivalent_widths(p["ism_ew_scale"], _young_fraction_1500(r, p, iy, io, iz))
+    sigma_ism = np.sqrt(ISM_SIGMA_KMS**2 + p["sigma_v"] ** 2 + config.instrument.lsf_sigma_kms**2)
+    apply_ism_absorption(out, r.grid, p["z"], ew, p["v_ism"], sigma_ism)
     return out
+
+
+def _hbeta_luminosity_lsun(r: _Renderer, p: ParameterTable) -> np.ndarray:
+    """Intrinsic L(Hbeta), L_sun, (B,): L(Halpha) = SFR / C over the grid's Halpha/Hbeta."""
+    ratios = line_ratios(r.lines, p["log_q"], p["log_pk"], p["metallicity"])
+    l_halpha = 10.0 ** p["log_sfr"] / K.SFR_HALPHA_CALIBRATION
+    return l_halpha / ratios[:, r.i_halpha] / K.L_SUN_ERG_S
+
+
+def _young_fraction_1500(r: _Renderer, p: ParameterTable, iy, io, iz) -> np.ndarray:
+    """The young population's share of the dust-free 1500 Å stellar continuum, (B,)."""
+    young = r.library.young[0, iy, iz, r.i_1500] * 10.0 ** p["log_sfr"]
+    old = r.library.old[0, io, iz, r.i_1500] * 10.0 ** p["log_mass_old"]
+    total = young + old
+    return np.divide(young, total, out=np.zeros_like(total), where=total > 0)
 
 
 def line_fluxes(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
@@ -347,7 +405,7 @@ def _noise(rng: np.random.Generator, covered: np.ndarray) -> np.ndarray:
 #: below 1200 Å); ``default`` is what a survey meets.
 PRESETS = {
     "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0}),
-    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0}),
+    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0, "nebular_continuum": False}),
 }
 
 
