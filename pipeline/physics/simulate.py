@@ -13,6 +13,7 @@ model grid's ln-step, so that redshifting a batch is a gather of shifted windows
    Gaussian in ln(lambda) with the gas dispersion and the LSF             (nebular.py)
 5. Inoue et al. (2014) IGM transmission                                  (igm.py)
 6. instrument coverage and noise                                         (instruments.py, noise.py)
+7. observing: native pixels, artifacts, noise, honest ivar, ingest        (observing.py, artifacts.py)
 
 Flux density is in 1e-17 erg s^-1 cm^-2 Å^-1 on vacuum wavelengths; pixels outside
 a spectrum's coverage have flux = 0 and ivar = 0.
@@ -26,13 +27,15 @@ from functools import cached_property, lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from pipeline.physics import artifacts as art
 from pipeline.physics import constants as K
 from pipeline.physics.cosmology import luminosity_distance_cm
 from pipeline.physics.dust import calzetti_k
 from pipeline.physics.igm import LYA_REST, apply_igm_transmission
 from pipeline.physics.instruments import DEIMOS, Instrument
 from pipeline.physics.nebular import line_ratios, load_line_grid
-from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
+from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, thesis_noise
+from pipeline.physics.observing import ObservingPath, observe, observing_path
 from pipeline.physics.params import ParameterTable, validate
 from pipeline.physics.sky import sky_on_grid
 from pipeline.physics.stellar import (
@@ -58,12 +61,19 @@ class SimulationConfig:
     igm: apply Inoue et al. (2014) IGM absorption (the thesis did not).
     rest_min: rest-frame flux below this wavelength (Å) is set to zero (the thesis
         clipped at 1200 Å, the blue end of the Calzetti law); 0 keeps everything.
+    artifacts: instrumental artifacts per spectrum (``artifacts.py``: masks, cosmic rays,
+        gaps, sky and telluric residuals, flux-calibration errors), from each spectrum's
+        ``artifact_key`` column (drawn from the seed when the table lacks it).
+    native: observe on the instrument's native pixels and resample onto the model grid
+        as ingest does (correlated noise, ``observing.py``); else on the model grid.
     """
 
     instrument: Instrument = DEIMOS
     noise: str = "physical"
     igm: bool = True
     rest_min: float = 0.0
+    artifacts: bool = False
+    native: bool = False
 
     def __post_init__(self):
         if self.noise not in NOISE_MODES:
@@ -228,7 +238,9 @@ class Rendered:
 
     model: (B, npix) float32 flux, 0 outside coverage; lo, hi: first and last
     covered pixel (B,) int64; noise: the per-pixel noise model; labels: the
-    validated parameter table plus ``noise_scale``.
+    validated parameter table plus ``noise_scale`` (and the artifact labels,
+    ``artifacts.LABELS``, when drawn); path: how it is observed; artifacts: its
+    artifacts (None: none).
     """
 
     wavelength: np.ndarray
@@ -237,6 +249,8 @@ class Rendered:
     hi: np.ndarray
     noise: NoiseModel
     labels: ParameterTable
+    path: ObservingPath | None = None
+    artifacts: art.Artifacts | None = None
 
     @property
     def covered(self) -> np.ndarray:
@@ -244,7 +258,8 @@ class Rendered:
 
 
 def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
-    """Noiseless spectra and their noise model; no random numbers are drawn."""
+    """Noiseless spectra and their noise model; no random numbers are drawn (artifacts
+    follow from the table's ``artifact_key`` column, required when ``config.artifacts``)."""
     p = validate(params)
     r = _renderer(config.instrument)
     lo, hi, covered = coverage(p, config)
@@ -252,7 +267,22 @@ def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
     model *= covered
     noise = _noise_model(r, p, config, model, lo, hi, covered)
     labels = {**p, "noise_scale": noise.scale.astype(np.float64)}
-    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels)
+    path = observing_path(config.instrument, config.native)
+    drawn = None
+    if config.artifacts:
+        if "artifact_key" not in p:
+            raise ValueError("config.artifacts needs an 'artifact_key' column (artifacts.draw_keys)")
+        drawn = art.draw(p["artifact_key"], config.instrument)
+        placed = art.place(drawn, path.wavelength, *path.coverage(lo, hi), config.instrument)
+        labels.update(art.labels(drawn, placed))
+    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels, path, drawn)
+
+
+def label_names(params: ParameterTable, config: SimulationConfig) -> list[str]:
+    """The label columns ``render`` returns besides ``noise_scale``: the table's columns,
+    then the artifact labels when ``config.artifacts``."""
+    names = list(params)
+    return names + [name for name in art.LABELS if name not in names] if config.artifacts else names
 
 
 def render_batches(params: ParameterTable, config: SimulationConfig, batch: int = 1024):
@@ -293,24 +323,14 @@ def simulate(params, config: SimulationConfig = SimulationConfig(), seed=0) -> S
     ``np.random.default_rng`` accepts (an int, or e.g. [seed, chunk] for chunked runs).
     Raises ValueError naming the parameter for anything outside the model grids.
     """
+    if config.artifacts and "artifact_key" not in params:
+        n = len(np.atleast_1d(next(iter(params.values()))))
+        stream = np.random.SeedSequence(0 if seed is None else seed).spawn(1)[0]
+        params = {**params, "artifact_key": art.draw_keys(np.random.default_rng(stream), n)}
     out = render(params, config)
-    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None)
+    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None,
+                         out.artifacts, out.path)
     return Spectra(out.wavelength, flux, ivar, out.model, out.labels)
-
-
-def observe(model, noise: NoiseModel, covered, seed) -> tuple[np.ndarray, np.ndarray]:
-    """(flux, ivar), each (B, npix) float32: ``model`` plus a noise draw from ``seed``
-    (``None``: no draw, flux = model); ivar = 0 outside coverage."""
-    sigma = noise.sigma(model, covered)
-    ivar = np.square(sigma)
-    np.reciprocal(ivar, out=ivar)
-    ivar *= covered
-    if seed is None:
-        return model, ivar
-    flux = _noise(np.random.default_rng(seed), covered)
-    flux *= sigma
-    flux += model
-    return flux, ivar
 
 
 def _noise_model(r: _Renderer, p, config, model, lo, hi, covered) -> NoiseModel:
@@ -328,19 +348,13 @@ def _first_pixel_redward_of_lya(r: _Renderer, z, lo, hi) -> np.ndarray:
     return np.where(first > hi - 16, lo, first)
 
 
-def _noise(rng: np.random.Generator, covered: np.ndarray) -> np.ndarray:
-    """Unit Gaussian deviates on covered pixels (drawn in row order), 0 elsewhere."""
-    noise = np.zeros(covered.shape, dtype=np.float32)
-    noise[covered] = standard_normal(rng, int(np.count_nonzero(covered)))
-    return noise
-
-
 #: Named presets: prior name and rendering options. ``thesis`` reproduces the thesis's
 #: synthetic set like for like (its Table 3 grid, 20 % noise, no IGM, rest flux clipped
-#: below 1200 Å); ``default`` is what a survey meets.
+#: below 1200 Å, no artifacts, model-grid pixels); ``default`` is what a survey meets
+#: (artifacts, native pixels resampled as ingest does).
 PRESETS = {
-    "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0}),
-    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0}),
+    "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0, "artifacts": True, "native": True}),
+    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0, "artifacts": False, "native": False}),
 }
 
 
@@ -354,11 +368,15 @@ def preset_config(preset: str, instrument: Instrument = DEIMOS) -> tuple[str, Si
 
 def chunk_params(chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS):
     """(parameter table, SimulationConfig) of chunk ``chunk`` (``size`` rows) of a
-    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0])."""
+    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0]), the
+    artifact keys (when the preset draws artifacts) from SeedSequence([seed, chunk, 2])."""
     from pipeline.physics.priors import draw
 
     prior, config = preset_config(preset, instrument)
-    return draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument), config
+    params = draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument)
+    if config.artifacts:
+        params["artifact_key"] = art.draw_keys(np.random.default_rng([seed, chunk, 2]), size)
+    return params, config
 
 
 def noise_seed(seed: int, chunk: int) -> list[int]:

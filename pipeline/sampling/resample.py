@@ -64,3 +64,60 @@ def resample(wavelength: np.ndarray, flux: np.ndarray, ivar: np.ndarray, out_edg
     # pipeline.sampling.regrid; this only guards inconsistent input such as ivar ~ 1e60)
     np.minimum(out_ivar, np.finfo(np.float32).max, out=out_ivar)
     return out_flux.astype(np.float32), out_ivar.astype(np.float32)
+
+
+class BandedOverlap:
+    """``overlap_matrix`` held as K bands (each output pixel's K input pixels and their
+    weights), to resample many batches between the same two grids fast (the simulator's
+    native-sampling path): a few row gathers instead of sparse products of transposes.
+
+    ``resample`` gives the same result (float32 arithmetic here, float64 there).
+    """
+
+    def __init__(self, in_edges: np.ndarray, out_edges: np.ndarray):
+        w = overlap_matrix(np.asarray(in_edges, np.float64), np.asarray(out_edges, np.float64))
+        w.eliminate_zeros()
+        counts = np.diff(w.indptr)
+        k = max(int(counts.max(initial=0)), 1)
+        rows = np.repeat(np.arange(w.shape[0]), counts)
+        slot = np.arange(w.nnz) - np.repeat(w.indptr[:-1], counts)
+        #: (K, M) input index and weight of band k for output pixel m (weight 0: none).
+        self.index = np.zeros((k, w.shape[0]), np.int64)
+        self.weight = np.zeros((k, w.shape[0]), np.float32)
+        self.index[slot, rows] = w.indices
+        self.weight[slot, rows] = w.data
+        self.shape = w.shape
+
+    def _sum(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """sum_k weight[k] x[:, index[k]], (B, M) float32 (a Fortran-ordered view). Works
+        pixel-major: row gathers of x.T are fast, and x.T is free for a Fortran-ordered x."""
+        xt = np.ascontiguousarray(x.T)
+        out = np.zeros((self.shape[0], x.shape[0]), np.float32)
+        for index, w in zip(self.index, weight):
+            gathered = xt[index]
+            gathered *= w[:, None]
+            out += gathered
+        return out.T
+
+    def average(self, x: np.ndarray) -> np.ndarray:
+        """Overlap-weighted mean (B, M) float32 of ``x`` (B, N) (every input pixel good);
+        Fortran-ordered, as ``resample``'s outputs (feed them on as they are, or copy)."""
+        return self._sum(np.asarray(x, np.float32), self.weight)
+
+    def resample(self, flux: np.ndarray, ivar: np.ndarray):
+        """(flux, ivar) (B, M) float32 from (B, N), by ``resample``'s rules: bad pixels
+        (ivar <= 0, non-finite) ignored, variances propagated with the squared weights,
+        ivar = 0 where less than MIN_COVERED_FRACTION of the output pixel is good."""
+        flux, ivar = np.asarray(flux, np.float32), np.asarray(ivar, np.float32)
+        good = (ivar > 0) & np.isfinite(flux) & np.isfinite(ivar)
+        f = np.where(good, flux, np.float32(0))
+        var = np.divide(1, ivar, out=np.zeros_like(ivar), where=good)
+        covered = self._sum(good.astype(np.float32), self.weight)
+        total = self._sum(f, self.weight)
+        variance = self._sum(var, self.weight * self.weight)
+        ok = covered >= MIN_COVERED_FRACTION
+        safe = np.where(ok, covered, np.float32(1))
+        out_flux = np.where(ok, total / safe, np.float32(0))
+        variance /= safe * safe
+        out_ivar = np.divide(1, variance, out=np.zeros_like(variance), where=ok & (variance > 0))
+        return out_flux, out_ivar
