@@ -197,14 +197,18 @@ def sky_line_pattern(sky: np.ndarray) -> np.ndarray:
 
 def _runs(start: np.ndarray, length: np.ndarray, active: np.ndarray, lo, hi, n: int) -> np.ndarray:
     """Boolean (B, n): the runs [start, start + length) (B, K) that are ``active``, clipped
-    to each row's lo..hi (B,)."""
+    to each row's lo..hi (B,). Scatters the runs' pixels (runs are short and few)."""
+    out = np.zeros((start.shape[0], n), bool)
     b = np.broadcast_to(np.arange(start.shape[0])[:, None], start.shape)[active]
     first = np.clip(start, lo[:, None], hi[:, None] + 1)[active]
     stop = np.clip(start + length, lo[:, None], hi[:, None] + 1)[active]
-    d = np.zeros((start.shape[0], n + 1), np.int16)
-    np.add.at(d, (b, first), 1)
-    np.add.at(d, (b, stop), -1)
-    return np.cumsum(d[:, :n], axis=1, dtype=np.int16) > 0
+    if len(b) == 0:
+        return out
+    step = np.arange(int((stop - first).max(initial=0)))
+    pixel = first[:, None] + step[None, :]
+    on = pixel < stop[:, None]
+    out[np.broadcast_to(b[:, None], pixel.shape)[on], pixel[on]] = True
+    return out
 
 
 @dataclass(frozen=True)

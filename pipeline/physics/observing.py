@@ -19,7 +19,7 @@ survey's pipeline would store on the model grid, in this order:
    pixels, clipped at 0 -- never the noiseless model. ivar = 0 on masked pixels.
 5. **Ingest** (native sampling only): (flux, ivar) resampled onto the model grid with
    ingest's resampling arithmetic (``pipeline.sampling.resample``: the overlap matrix of
-   ``resample``, applied as ``BandedOverlap``), so neighbouring model pixels share native pixels and their
+   ``resample``, applied as ``PixelMajorOverlap``), so neighbouring model pixels share native pixels and their
    noise is correlated as in an ingested survey spectrum, with ivar propagated as ingest
    propagates it (per pixel, ignoring the correlation).
 
@@ -39,7 +39,7 @@ from pipeline.physics.instruments import Instrument
 from pipeline.physics.noise import NoiseModel, standard_normal
 from pipeline.physics.sky import sky_on_grid
 from pipeline.sampling.grid import model_grid
-from pipeline.sampling.resample import BandedOverlap, edges_from_centres
+from pipeline.sampling.resample import PixelMajorOverlap, edges_from_centres
 
 #: Running-mean width (pixels) of the observed flux that enters the honest variance.
 IVAR_SMOOTH_PIXELS = 15
@@ -57,8 +57,8 @@ class ObservingPath:
 
     instrument: Instrument
     wavelength: np.ndarray
-    forward: BandedOverlap | None
-    back: BandedOverlap | None
+    forward: PixelMajorOverlap | None
+    back: PixelMajorOverlap | None
     width_ratio: np.ndarray
     sky_lines: np.ndarray
 
@@ -98,9 +98,9 @@ def observing_path(instrument: Instrument, native: bool) -> ObservingPath:
     edges = edges_from_centres(wavelength)
     keep = (edges[:-1] >= grid.edges[0]) & (edges[1:] <= grid.edges[-1])
     wavelength, edges = wavelength[keep], edges_from_centres(wavelength[keep])
-    forward = BandedOverlap(grid.edges, edges)
+    forward = PixelMajorOverlap(grid.edges, edges)
     ratio = (wavelength * np.expm1(grid.dln) / np.diff(edges)).astype(np.float32)
-    return ObservingPath(instrument, wavelength, forward, BandedOverlap(edges, grid.edges), ratio,
+    return ObservingPath(instrument, wavelength, forward, PixelMajorOverlap(edges, grid.edges), ratio,
                          forward.average(sky_lines[None])[0])
 
 

@@ -66,10 +66,11 @@ def resample(wavelength: np.ndarray, flux: np.ndarray, ivar: np.ndarray, out_edg
     return out_flux.astype(np.float32), out_ivar.astype(np.float32)
 
 
-class BandedOverlap:
-    """``overlap_matrix`` held as K bands (each output pixel's K input pixels and their
-    weights), to resample many batches between the same two grids fast (the simulator's
-    native-sampling path): a few row gathers instead of sparse products of transposes.
+class PixelMajorOverlap:
+    """``overlap_matrix`` precomputed (float32, and its square) for resampling many batches
+    between the same two grids (the simulator's native-sampling path). Products run
+    pixel-major: ``w @ x.T`` with x.T C-contiguous is one pass over the matrix (~10x
+    faster than on a row-major batch), and x.T is free for a Fortran-ordered x.
 
     ``resample`` gives the same result (float32 arithmetic here, float64 there).
     """
@@ -77,32 +78,18 @@ class BandedOverlap:
     def __init__(self, in_edges: np.ndarray, out_edges: np.ndarray):
         w = overlap_matrix(np.asarray(in_edges, np.float64), np.asarray(out_edges, np.float64))
         w.eliminate_zeros()
-        counts = np.diff(w.indptr)
-        k = max(int(counts.max(initial=0)), 1)
-        rows = np.repeat(np.arange(w.shape[0]), counts)
-        slot = np.arange(w.nnz) - np.repeat(w.indptr[:-1], counts)
-        #: (K, M) input index and weight of band k for output pixel m (weight 0: none).
-        self.index = np.zeros((k, w.shape[0]), np.int64)
-        self.weight = np.zeros((k, w.shape[0]), np.float32)
-        self.index[slot, rows] = w.indices
-        self.weight[slot, rows] = w.data
+        self.matrix = w.astype(np.float32)
+        self.squared = w.multiply(w).tocsr().astype(np.float32)
         self.shape = w.shape
 
-    def _sum(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """sum_k weight[k] x[:, index[k]], (B, M) float32 (a Fortran-ordered view). Works
-        pixel-major: row gathers of x.T are fast, and x.T is free for a Fortran-ordered x."""
-        xt = np.ascontiguousarray(x.T)
-        out = np.zeros((self.shape[0], x.shape[0]), np.float32)
-        for index, w in zip(self.index, weight):
-            gathered = xt[index]
-            gathered *= w[:, None]
-            out += gathered
-        return out.T
+    def _sum(self, x: np.ndarray, matrix) -> np.ndarray:
+        """(matrix @ x.T).T, (B, M) float32 (a Fortran-ordered view)."""
+        return (matrix @ np.ascontiguousarray(x.T, dtype=np.float32)).T
 
     def average(self, x: np.ndarray) -> np.ndarray:
         """Overlap-weighted mean (B, M) float32 of ``x`` (B, N) (every input pixel good);
         Fortran-ordered, as ``resample``'s outputs (feed them on as they are, or copy)."""
-        return self._sum(np.asarray(x, np.float32), self.weight)
+        return self._sum(np.asarray(x, np.float32), self.matrix)
 
     def resample(self, flux: np.ndarray, ivar: np.ndarray):
         """(flux, ivar) (B, M) float32 from (B, N), by ``resample``'s rules: bad pixels
@@ -112,9 +99,9 @@ class BandedOverlap:
         good = (ivar > 0) & np.isfinite(flux) & np.isfinite(ivar)
         f = np.where(good, flux, np.float32(0))
         var = np.divide(1, ivar, out=np.zeros_like(ivar), where=good)
-        covered = self._sum(good.astype(np.float32), self.weight)
-        total = self._sum(f, self.weight)
-        variance = self._sum(var, self.weight * self.weight)
+        covered = self._sum(good.astype(np.float32), self.matrix)
+        total = self._sum(f, self.matrix)
+        variance = self._sum(var, self.squared)
         ok = covered >= MIN_COVERED_FRACTION
         safe = np.where(ok, covered, np.float32(1))
         out_flux = np.where(ok, total / safe, np.float32(0))

@@ -12,7 +12,7 @@ from pipeline.physics.observing import IVAR_SMOOTH_PIXELS, observing_path
 from pipeline.physics.simulate import SimulationConfig, chunk_params, observe, preset_config, render, simulate
 from pipeline.sampling.grid import model_grid
 from pipeline.sampling.regrid import to_model_grid
-from pipeline.sampling.resample import BandedOverlap, resample
+from pipeline.sampling.resample import PixelMajorOverlap, resample
 
 ARTIFACTS = SimulationConfig(artifacts=True)  # on the model grid: pixels map one to one
 
@@ -121,7 +121,7 @@ def test_native_pixels_are_the_instruments(instrument, step):
     np.testing.assert_allclose(spacing, step, rtol=1e-6 if not instrument.native_log else 1e-9)
 
 
-def test_banded_overlap_resamples_as_ingest_does():
+def test_precomputed_overlap_resamples_as_ingest_does():
     path = observing_path(DESI, True)
     rng = np.random.default_rng(0)
     flux = rng.normal(1, 0.2, (3, len(path.wavelength))).astype(np.float32)
@@ -132,7 +132,7 @@ def test_banded_overlap_resamples_as_ingest_does():
     ref = resample(path.wavelength, flux, ivar, model_grid().edges)
     np.testing.assert_allclose(got[0], ref[0], atol=1e-5)
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-5)
-    band = BandedOverlap(model_grid().edges, np.array([5000.0, 5001.0, 5003.0]))
+    band = PixelMajorOverlap(model_grid().edges, np.array([5000.0, 5001.0, 5003.0]))
     assert band.average(np.ones((2, model_grid().n))).shape == (2, 2)
 
 
