@@ -19,7 +19,8 @@ survey's pipeline would store on the model grid, in this order:
    pixels, clipped at 0 -- never the noiseless model. ivar = 0 on masked pixels.
 5. **Ingest** (native sampling only): (flux, ivar) resampled onto the model grid with
    ingest's resampling arithmetic (``pipeline.sampling.resample``: the overlap matrix of
-   ``resample``, applied as ``PixelMajorOverlap``), so neighbouring model pixels share native pixels and their
+   ``resample``, applied as ``PixelMajorOverlap``), so neighbouring model pixels share
+   native pixels and their
    noise is correlated as in an ingested survey spectrum, with ivar propagated as ingest
    propagates it (per pixel, ignoring the correlation).
 
