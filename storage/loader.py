@@ -6,7 +6,11 @@ Order: chunks are shuffled every epoch, and rows are shuffled within a buffer of
 ``buffer_chunks`` chunks. Noise: each batch's flux is the stored model plus a noise
 draw from the stored noise model (``pipeline.physics.simulate.observe``): a new draw every
 epoch for training (noise injection regularises), the same draw every epoch for
-validation and test (comparable scores). A background thread prepares the next
+validation and test (comparable scores). Stores generated with artifacts or native
+sampling (generator attributes ``artifacts``, ``native``; absent in older stores: off)
+are observed the same way here: each spectrum's recorded ``artifact_key`` gives back its
+recorded artifacts, and rows are observed on their instrument's native pixels (one call
+per instrument in a batch). A background thread prepares the next
 batches while the model trains (numpy releases the GIL on the big array work).
 
 Split: every spectrum belongs to train / validation / test by a hash of its
@@ -23,6 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import zarr
 
+from pipeline.physics import artifacts as art
+from pipeline.physics.instruments import get_instrument
+from pipeline.physics.observing import observing_path
 from pipeline.physics.simulate import observe
 from storage import store, training_store
 
@@ -83,6 +90,10 @@ class StoreBatches:
         self.sky = group["noise_sky"][:]
         self.object = group["noise_object"][:]
         self.label_names = [name for name in LABELS if name in group]
+        gen = dict(group.attrs).get("generator", {})
+        self.artifacts = bool(gen.get("artifacts", False)) and "artifact_key" in group
+        self.native = bool(gen.get("native", False))
+        self.instruments = [get_instrument(i["name"]) for i in dict(group.attrs).get("instruments", [])]
         incomplete = store.incomplete_chunks(self.path)
         if incomplete:
             raise ValueError(f"{self.path} is incomplete ({len(incomplete)} chunks missing); "
@@ -150,7 +161,8 @@ class StoreBatches:
         """Rows of this split in ``chunks``, compact (float16 model flux)."""
         group = zarr.open_group(self.path, mode="r")
         names = ["model_flux", "flux_scale", "pixel_lo", "pixel_hi", "noise_scale", "noise_beta", "targetid",
-                 *self.label_names, *(["instrument"] if "instrument" in group else [])]
+                 *self.label_names, *(["instrument"] if "instrument" in group else []),
+                 *(["artifact_key"] if self.artifacts else [])]
         parts = []
         for index in sorted(int(c) for c in chunks):
             rows = store.chunk_rows(self.n, self.chunk, index)
@@ -164,10 +176,32 @@ class StoreBatches:
         covered = training_store.covered(rows)
         noise = training_store.noise_model(rows, self.sky, self.object)
         seed = rng.integers(2**63) if self.training else [self.seed, int(rows["targetid"][0]), 11]
-        flux, ivar = observe(model, noise, covered, seed)
+        if self.artifacts or self.native:
+            flux, ivar = self._observe_by_instrument(rows, model, noise, covered, seed)
+        else:
+            flux, ivar = observe(model, noise, covered, seed)
         labels = {name: rows[name].astype(np.float32) for name in self.label_names}
         inputs = self.transform(flux, ivar) if self.transform else None
         return Batch(flux, ivar, labels, rows["targetid"], inputs)
+
+    def _observe_by_instrument(self, rows: dict, model, noise, covered, seed):
+        """``observe`` through each row's instrument (native pixels, recorded artifacts)."""
+        which = np.asarray(rows.get("instrument", np.zeros(len(model), np.int8)))
+        flux, ivar = np.zeros_like(model), np.zeros_like(model)
+        streams = np.random.SeedSequence(seed).spawn(len(self.instruments))
+        for index, instrument in enumerate(self.instruments):
+            mine = np.flatnonzero(which == index)
+            if len(mine) == 0:
+                continue
+            # rows of one instrument share its per-pixel terms
+            sky = noise.sky[mine[0]] if np.ndim(noise.sky) == 2 else noise.sky
+            obj = noise.object[mine[0]] if np.ndim(noise.object) == 2 else noise.object
+            part = type(noise)(noise.scale[mine], noise.beta[mine], sky, obj)
+            drawn = art.draw(rows["artifact_key"][mine], instrument) if self.artifacts else None
+            f, i = observe(model[mine], part, covered[mine], streams[index], drawn,
+                           observing_path(instrument, self.native))
+            flux[mine], ivar[mine] = f, i
+        return flux, ivar
 
 
 def label_stats(path, names, split: str = "train", seed: int = 0) -> dict[str, tuple[float, float]]:

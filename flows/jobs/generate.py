@@ -24,6 +24,7 @@ from pipeline.physics.instruments import get_instrument
 from pipeline.physics.simulate import (
     PRESETS,
     chunk_params,
+    label_names,
     noise_seed,
     noise_terms,
     preset_config,
@@ -103,6 +104,8 @@ class GenerateRequest:
             "store": {"kind": self.kind, "schema_version": KINDS[self.kind].SCHEMA_VERSION},
             "generator": {"n": self.n, "chunk": self.chunk_size, "seed": self.seed, "preset": self.preset,
                           "prior": prior, "noise": config.noise, "igm": config.igm, "rest_min": config.rest_min,
+                          "artifacts": config.artifacts, "native": config.native,
+                          "nebular_continuum": config.nebular_continuum,
                           "instrument": self.instrument, "render_batch": RENDER_BATCH},
             "instruments": [asdict(i) for i in self.instruments],
             "code_version": code_version(),
@@ -145,7 +148,7 @@ def _create(request: GenerateRequest) -> None:
     terms = [noise_terms(config) for _, config in configs]
     store.create(
         request.out,
-        training_store.variables(list(configs[0][0])),
+        training_store.variables(label_names(*configs[0])),
         {store.SPECTRUM: request.n, store.PIXEL: grid.n, training_store.INSTRUMENT: len(terms)},
         request.chunk_size,
         request.attrs(),
@@ -182,7 +185,8 @@ def _training_chunk(params, config, render_batch: int, rows: slice, which: int) 
     arrays = None
     for batch, rendered in render_batches(params, config, render_batch):
         if arrays is None:
-            arrays = training_store.empty_chunk(rows.stop - rows.start, rendered.model.shape[1], list(params))
+            arrays = training_store.empty_chunk(rows.stop - rows.start, rendered.model.shape[1],
+                                                label_names(params, config))
         training_store.fill(arrays, batch, rendered, rows.start, which)
     return arrays
 

@@ -6,13 +6,16 @@ a pure shift; ``pipeline.sampling.grid.rest_grid``):
 * ``N_CONTINUUM`` continuum components: the leading right-singular vectors (PCA without
   centring, as redrock's galaxy templates) of noiseless rest-frame continua of galaxies
   drawn from the simulator's own default prior (every population; BC03 populations and
-  Calzetti dust, ``pipeline.physics.simulate.rest_continuum``), broadened by a spread of
-  stellar dispersions, each normalised in a far-UV, a near-UV and an optical band so
+  Calzetti dust, the galaxies' own stellar dispersions, nebular continuum:
+  ``pipeline.physics.simulate.rest_continuum``), each normalised in a far-UV, a near-UV and an optical band so
   that the basis fits whatever rest range a redshift brings into view;
 * one component per emission-line group (``LINE_GROUPS``): Gaussians of ``LINE_SIGMA_KMS``
   with ratios inside the group from the simulator's MAPPINGS grid
   (``pipeline.physics.nebular``) at a representative point; the groups' amplitudes are
-  free and non-negative in the fit, so line ratios between groups are free.
+  free and non-negative in the fit, so line ratios between groups are free;
+* two interstellar-absorption groups (``ISM_GROUPS``, the simulator's
+  ``pipeline.physics.ism_absorption`` lines): troughs whose depths are free and
+  non-negative, the redshift features of star-forming galaxies at 1.5 < z < 4.
 
 Built once per process and kept on disk like the other derived arrays
 (``pipeline.physics.cache``). Components are unit-norm rows; the fit's coefficients are
@@ -27,11 +30,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from pipeline.physics.cache import cache_key, cached_arrays
 from pipeline.physics.constants import C_KMS, LOG_C_CMS
 from pipeline.physics.instruments import DEIMOS
+from pipeline.physics.ism_absorption import ISM_LINES, TYPICAL_OUTFLOW_KMS
 from pipeline.physics.nebular import line_ratios, load_line_grid
 from pipeline.physics.params import validate
 from pipeline.physics.priors import draw
@@ -48,9 +51,6 @@ DRAW_SEED = 20261204
 #: PCA: a spectrum at z ~ 4 sees only the far UV, where old populations are thousands of
 #: times fainter than in the optical; normalising in each band lets the basis fit both.
 NORM_BANDS = ((1250.0, 2000.0), (2000.0, 4000.0), (4000.0, 9000.0))
-#: Gaussian broadenings (km/s) of the drawn continua, a third of them each: stellar
-#: dispersions with the instruments' LSFs span roughly this range.
-CONTINUUM_SIGMAS_KMS = (60.0, 150.0, 250.0)
 #: Width of the line templates: ~80 km/s gas dispersion with ~60 km/s LSF, in quadrature.
 LINE_SIGMA_KMS = 100.0
 #: Emission-line groups -> (lines of the MAPPINGS grid, (log U, log P/k, 12+log O/H) of
@@ -64,6 +64,17 @@ LINE_GROUPS = {
     "OIII": (("NeIII3869", "NeIII3967", "OIII4959", "OIII5007"), (-3.0, 6.2, 8.5)),
     "NII_SII": (("NII6548", "NII6583", "SII6716", "SII6731"), (-3.0, 6.2, 8.5)),
 }
+#: Interstellar absorption groups -> the lines of ``pipeline.physics.ism_absorption`` they
+#: hold (far UV, Shapley et al. 2003; Fe II and Mg II): negative Gaussians with the lines'
+#: reference EWs, the typical outflow blueshift and width ``ISM_TEMPLATE_SIGMA_KMS``, their
+#: depths free (non-negative coefficients) like the emission groups' amplitudes.
+ISM_GROUPS = {
+    "ISM_FUV": ("SiII1260", "OI1302+SiII1304", "CII1334", "SiIV1393", "SiIV1402", "SiII1526", "CIV1548", "CIV1551"),
+    "ISM_NUV": ("FeII2344", "FeII2374", "FeII2383", "FeII2587", "FeII2600", "MgII2796", "MgII2803"),
+}
+#: Trough width of the ISM templates: the troughs' own 200 km/s with ~100 km/s gas and
+#: ~60 km/s LSF, in quadrature.
+ISM_TEMPLATE_SIGMA_KMS = 230.0
 #: Zero columns on each side of the rest grid, so shift windows near the grid's ends
 #: read zeros instead of failing.
 PAD = 128
@@ -92,19 +103,19 @@ class TemplateBasis:
 
     @property
     def is_line(self) -> np.ndarray:
-        """(n_templates,) bool: components constrained to be non-negative."""
+        """(n_templates,) bool: components whose coefficients are held non-negative (the
+    emission-line and interstellar-absorption groups)."""
         return np.arange(self.n) >= self.n_continuum
 
 
 def _prior_continua(rest: LogGrid) -> np.ndarray:
-    """(n, rest.n) float64: rest-frame continua of ``N_DRAWS`` galaxies from the simulator's
-    default prior (every population), broadened by ``CONTINUUM_SIGMAS_KMS`` in turn, each
-    normalised to unit rms over each of ``NORM_BANDS`` in turn (one copy per band)."""
+    """(n, rest.n) float64: rest-frame continua (stars with their dispersion, nebular
+    continuum, dust) of ``N_DRAWS`` galaxies from the simulator's default prior (every
+    population), each normalised to unit rms over each of ``NORM_BANDS`` in turn (one
+    copy per band)."""
     params = validate(draw("default", N_DRAWS, np.random.default_rng(DRAW_SEED), DEIMOS))
-    spectra = rest_continuum(params).astype(np.float64)
-    for i, sigma in enumerate(CONTINUUM_SIGMAS_KMS):
-        part = slice(i, None, len(CONTINUUM_SIGMAS_KMS))
-        spectra[part] = gaussian_filter1d(spectra[part], sigma / C_KMS / rest.dln, axis=1, mode="constant")
+    spectra = np.concatenate([rest_continuum({k: v[i:i + 500] for k, v in params.items()})
+                              for i in range(0, N_DRAWS, 500)]).astype(np.float64)
     out = []
     for lo, hi in NORM_BANDS:
         band = (rest.wavelength > lo) & (rest.wavelength < hi)
@@ -140,10 +151,10 @@ def _line_components(rest: LogGrid) -> np.ndarray:
 def _source_hash() -> str:
     """Hash of the simulator code the basis is drawn from (priors and continua), so a
     changed simulator rebuilds the cached basis."""
-    from pipeline.physics import priors, simulate, stellar
+    from pipeline.physics import kinematics, nebular_continuum, populations, priors, simulate, stellar
 
     h = hashlib.sha256()
-    for module in (priors, simulate, stellar):
+    for module in (priors, simulate, stellar, kinematics, nebular_continuum, populations):
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()[:16]
 
@@ -151,16 +162,30 @@ def _source_hash() -> str:
 def _deps() -> tuple:
     rest, _ = rest_grid(model_grid())
     return (_DERIVATION_VERSION, rest.lambda0, rest.dln, rest.n, N_CONTINUUM, N_DRAWS, DRAW_SEED, NORM_BANDS,
-            CONTINUUM_SIGMAS_KMS, LINE_SIGMA_KMS, repr(LINE_GROUPS), PAD, _source_hash())
+            LINE_SIGMA_KMS, repr(LINE_GROUPS), repr(ISM_GROUPS), ISM_TEMPLATE_SIGMA_KMS, PAD, _source_hash())
 
 
 def _cache_key() -> str:
     return cache_key("fit_basis", _deps())
 
 
+def _ism_components(rest: LogGrid) -> np.ndarray:
+    """(len(ISM_GROUPS), rest.n): each group's troughs as negative Gaussians weighted by
+    their reference EWs, blueshifted by the typical outflow."""
+    sigma = ISM_TEMPLATE_SIGMA_KMS / C_KMS / rest.dln
+    pix = np.arange(rest.n)
+    out = np.zeros((len(ISM_GROUPS), rest.n))
+    for g, names in enumerate(ISM_GROUPS.values()):
+        for name in names:
+            wave, ew = ISM_LINES[name]
+            centre = rest.pixel_of(wave * (1 + TYPICAL_OUTFLOW_KMS / C_KMS))
+            out[g] -= ew * np.exp(-0.5 * ((pix - centre) / sigma) ** 2)
+    return out
+
+
 def _build() -> dict[str, np.ndarray]:
     rest, _ = rest_grid(model_grid())
-    comps = np.concatenate([_continuum_components(rest), _line_components(rest)])
+    comps = np.concatenate([_continuum_components(rest), _line_components(rest), _ism_components(rest)])
     comps /= np.linalg.norm(comps, axis=1, keepdims=True)
     padded = np.zeros((len(comps), rest.n + 2 * PAD), np.float32)
     padded[:, PAD:PAD + rest.n] = comps
@@ -175,7 +200,7 @@ def basis_id() -> str:
 
 def n_templates() -> int:
     """Components of the basis (the length of a catalogue's COEFF), without building it."""
-    return N_CONTINUUM + len(LINE_GROUPS)
+    return N_CONTINUUM + len(LINE_GROUPS) + len(ISM_GROUPS)
 
 
 @lru_cache(maxsize=1)
@@ -184,5 +209,5 @@ def load_basis() -> TemplateBasis:
     grid = model_grid()
     _, offset = rest_grid(grid)
     flux = cached_arrays("fit_basis", ("flux",), _deps(), _build)["flux"]
-    names = tuple(f"PCA{i}" for i in range(N_CONTINUUM)) + tuple(LINE_GROUPS)
+    names = tuple(f"PCA{i}" for i in range(N_CONTINUUM)) + tuple(LINE_GROUPS) + tuple(ISM_GROUPS)
     return TemplateBasis(flux, names, N_CONTINUUM, offset + PAD, grid.dln)

@@ -17,6 +17,7 @@ model grid's ln-step, so that redshifting a batch is a gather of shifted windows
    Gaussian in ln(lambda) with the gas dispersion and the LSF             (nebular.py)
 5. Inoue et al. (2014) IGM transmission                                  (igm.py)
 6. instrument coverage and noise                                         (instruments.py, noise.py)
+7. observing: native pixels, artifacts, noise, honest ivar, ingest        (observing.py, artifacts.py)
 
 Flux density is in 1e-17 erg s^-1 cm^-2 Å^-1 on vacuum wavelengths; pixels outside
 a spectrum's coverage have flux = 0 and ivar = 0.
@@ -30,6 +31,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from pipeline.physics import artifacts as art
 from pipeline.physics import constants as K
 from pipeline.physics.cosmology import luminosity_distance_cm
 from pipeline.physics.dust import calzetti_k
@@ -44,7 +46,8 @@ from pipeline.physics.ism_absorption import (
 from pipeline.physics.kinematics import node_weights, total_sigma_kms
 from pipeline.physics.nebular import line_ratios, load_line_grid
 from pipeline.physics.nebular_continuum import load_nebular_continuum
-from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, standard_normal, thesis_noise
+from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, thesis_noise
+from pipeline.physics.observing import ObservingPath, observe, observing_path
 from pipeline.physics.params import ParameterTable, validate
 from pipeline.physics.populations import uses_grid
 from pipeline.physics.sky import sky_on_grid
@@ -73,6 +76,11 @@ class SimulationConfig:
     rest_min: rest-frame flux below this wavelength (Å) is set to zero (the thesis
         clipped at 1200 Å, the blue end of the Calzetti law); 0 keeps everything.
     nebular_continuum: add the nebular continuum (the thesis did not).
+    artifacts: instrumental artifacts per spectrum (``artifacts.py``: masks, cosmic rays,
+        gaps, sky and telluric residuals, flux-calibration errors), from each spectrum's
+        ``artifact_key`` column (drawn from the seed when the table lacks it).
+    native: observe on the instrument's native pixels and resample onto the model grid
+        as ingest does (correlated noise, ``observing.py``); else on the model grid.
     """
 
     instrument: Instrument = DEIMOS
@@ -80,6 +88,8 @@ class SimulationConfig:
     igm: bool = True
     rest_min: float = 0.0
     nebular_continuum: bool = True
+    artifacts: bool = False
+    native: bool = False
 
     def __post_init__(self):
         if self.noise not in NOISE_MODES:
@@ -167,39 +177,68 @@ def continuum(p: ParameterTable, config: SimulationConfig) -> np.ndarray:
     r = _renderer(config.instrument)
     young, old, neb, k_rest, lam_rest = r.windows
     i0, frac = _rest_start(r, p["z"])
-    z_star = p["metallicity"] - K.SOLAR_OH
-    iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
-    iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
-    io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
-    sfr = (10.0 ** p["log_sfr"]).astype(np.float32)
-    mass = (10.0 ** p["log_mass_old"]).astype(np.float32)
-    node, upper = node_weights(total_sigma_kms(p["sigma_star"], config.instrument.lsf_sigma_kms))
-    lower = 1 - upper
-    w = young[node, iy, iz, i0]
-    w *= (sfr * lower)[:, None]
-    for rows, scale in ((young[node + 1, iy, iz, i0], sfr * upper), (old[node, io, iz, i0], mass * lower),
-                        (old[node + 1, io, iz, i0], mass * upper)):
-        rows *= scale[:, None]  # in place: the gathers are fresh copies
-        w += rows
-    k = k_rest[i0]
-    dust = np.multiply(k, -(K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None])
-    w *= np.exp(dust, out=dust)
-    if config.nebular_continuum:
-        iu, izn = r.nebular.indices(p["log_q"] - K.LOG_C_CMS, z_star)
-        nebular = neb[iu, izn, i0]
-        nebular *= _hbeta_luminosity_lsun(r, p).astype(np.float32)[:, None]
-        k *= -(_LN10_04 * p["ebv"]).astype(np.float32)[:, None]
-        nebular *= np.exp(k, out=k)
-        w += nebular
+    w = _rest_frame_continuum(r, p, config, (young, old, neb, k_rest), i0)
     if config.rest_min > 0:
         w[lam_rest[i0] < config.rest_min] = 0.0
     out = w[:, :-1] * (1 - frac)[:, None]
     out += w[:, 1:] * frac[:, None]
     out *= _flux_scale(p["z"]).astype(np.float32)[:, None]
-    ew = rest_equivalent_widths(p["ism_ew_scale"], _young_fraction_1500(r, p, iy, io, iz))
+    ew = rest_equivalent_widths(p["ism_ew_scale"], _young_fraction_1500(r, p, *_library_indices(p)))
     sigma_ism = np.sqrt(ISM_SIGMA_KMS**2 + p["sigma_v"] ** 2 + config.instrument.lsf_sigma_kms**2)
     apply_ism_absorption(out, r.grid, p["z"], ew, p["v_ism"], sigma_ism)
     return out
+
+
+def _library_indices(p: ParameterTable):
+    """(young age, old age, metallicity) node indices of each row, each (B,)."""
+    z_star = p["metallicity"] - K.SOLAR_OH
+    iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
+    iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
+    io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
+    return iy, io, iz
+
+
+def _rest_frame_continuum(r: _Renderer, p: ParameterTable, config: SimulationConfig, views, index) -> np.ndarray:
+    """Stars (broadened, dusted) plus nebular continuum, L_sun/Å on rest columns, (B, n).
+
+    views: (young, old, nebular per Hbeta, Calzetti k) arrays with a window axis just
+    before the wavelength axis (``_Renderer.windows``, or one window of the whole rest
+    grid); index (B,): each row's window.
+    """
+    young, old, neb, k_rest = views
+    z_star = p["metallicity"] - K.SOLAR_OH
+    iy, io, iz = _library_indices(p)
+    sfr = (10.0 ** p["log_sfr"]).astype(np.float32)
+    mass = (10.0 ** p["log_mass_old"]).astype(np.float32)
+    node, upper = node_weights(total_sigma_kms(p["sigma_star"], config.instrument.lsf_sigma_kms))
+    lower = 1 - upper
+    w = young[node, iy, iz, index]
+    w *= (sfr * lower)[:, None]
+    for rows, scale in ((young[node + 1, iy, iz, index], sfr * upper), (old[node, io, iz, index], mass * lower),
+                        (old[node + 1, io, iz, index], mass * upper)):
+        rows *= scale[:, None]  # in place: the gathers are fresh copies
+        w += rows
+    k = k_rest[index]
+    dust = np.multiply(k, -(K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None])
+    w *= np.exp(dust, out=dust)
+    if config.nebular_continuum:
+        iu, izn = r.nebular.indices(p["log_q"] - K.LOG_C_CMS, z_star)
+        nebular = neb[iu, izn, index]
+        nebular *= _hbeta_luminosity_lsun(r, p).astype(np.float32)[:, None]
+        k *= -(_LN10_04 * p["ebv"]).astype(np.float32)[:, None]
+        nebular *= np.exp(k, out=k)
+        w += nebular
+    return w
+
+
+def rest_continuum(p: ParameterTable, config: SimulationConfig = SimulationConfig()) -> np.ndarray:
+    """The continuum of ``continuum`` in the rest frame, before the interstellar troughs:
+    L_sun/Å on the rest grid (``pipeline.sampling.grid.rest_grid``), (B, rest.n) float32
+    (used to build fitting templates)."""
+    r = _renderer(config.instrument)
+    views = (r.library.young[..., None, :], r.library.old[..., None, :], r.nebular.per_hbeta[..., None, :],
+             calzetti_k(r.rest.wavelength).astype(np.float32)[None, :])
+    return _rest_frame_continuum(r, p, config, views, np.zeros(len(p["z"]), np.int64))
 
 
 def _hbeta_luminosity_lsun(r: _Renderer, p: ParameterTable) -> np.ndarray:
@@ -293,7 +332,9 @@ class Rendered:
 
     model: (B, npix) float32 flux, 0 outside coverage; lo, hi: first and last
     covered pixel (B,) int64; noise: the per-pixel noise model; labels: the
-    validated parameter table plus ``noise_scale``.
+    validated parameter table plus ``noise_scale`` (and the artifact labels,
+    ``artifacts.LABELS``, when drawn); path: how it is observed; artifacts: its
+    artifacts (None: none).
     """
 
     wavelength: np.ndarray
@@ -302,6 +343,8 @@ class Rendered:
     hi: np.ndarray
     noise: NoiseModel
     labels: ParameterTable
+    path: ObservingPath | None = None
+    artifacts: art.Artifacts | None = None
 
     @property
     def covered(self) -> np.ndarray:
@@ -309,7 +352,8 @@ class Rendered:
 
 
 def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
-    """Noiseless spectra and their noise model; no random numbers are drawn."""
+    """Noiseless spectra and their noise model; no random numbers are drawn (artifacts
+    follow from the table's ``artifact_key`` column, required when ``config.artifacts``)."""
     p = validate(params)
     r = _renderer(config.instrument)
     lo, hi, covered = coverage(p, config)
@@ -317,7 +361,22 @@ def render(params, config: SimulationConfig = SimulationConfig()) -> Rendered:
     model *= covered
     noise = _noise_model(r, p, config, model, lo, hi, covered)
     labels = {**p, "noise_scale": noise.scale.astype(np.float64)}
-    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels)
+    path = observing_path(config.instrument, config.native)
+    drawn = None
+    if config.artifacts:
+        if "artifact_key" not in p:
+            raise ValueError("config.artifacts needs an 'artifact_key' column (artifacts.draw_keys)")
+        drawn = art.draw(p["artifact_key"], config.instrument)
+        placed = art.place(drawn, path.wavelength, *path.coverage(lo, hi), config.instrument)
+        labels.update(art.labels(drawn, placed))
+    return Rendered(r.grid.wavelength, model, lo, hi, noise, labels, path, drawn)
+
+
+def label_names(params: ParameterTable, config: SimulationConfig) -> list[str]:
+    """The label columns ``render`` returns besides ``noise_scale``: the table's columns,
+    then the artifact labels when ``config.artifacts``."""
+    names = list(params)
+    return names + [name for name in art.LABELS if name not in names] if config.artifacts else names
 
 
 def render_batches(params: ParameterTable, config: SimulationConfig, batch: int = 1024):
@@ -358,24 +417,14 @@ def simulate(params, config: SimulationConfig = SimulationConfig(), seed=0) -> S
     ``np.random.default_rng`` accepts (an int, or e.g. [seed, chunk] for chunked runs).
     Raises ValueError naming the parameter for anything outside the model grids.
     """
+    if config.artifacts and "artifact_key" not in params:
+        n = len(np.atleast_1d(next(iter(params.values()))))
+        stream = np.random.SeedSequence(0 if seed is None else seed).spawn(1)[0]
+        params = {**params, "artifact_key": art.draw_keys(np.random.default_rng(stream), n)}
     out = render(params, config)
-    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None)
+    flux, ivar = observe(out.model, out.noise, out.covered, seed if config.noise != "none" else None,
+                         out.artifacts, out.path)
     return Spectra(out.wavelength, flux, ivar, out.model, out.labels)
-
-
-def observe(model, noise: NoiseModel, covered, seed) -> tuple[np.ndarray, np.ndarray]:
-    """(flux, ivar), each (B, npix) float32: ``model`` plus a noise draw from ``seed``
-    (``None``: no draw, flux = model); ivar = 0 outside coverage."""
-    sigma = noise.sigma(model, covered)
-    ivar = np.square(sigma)
-    np.reciprocal(ivar, out=ivar)
-    ivar *= covered
-    if seed is None:
-        return model, ivar
-    flux = _noise(np.random.default_rng(seed), covered)
-    flux *= sigma
-    flux += model
-    return flux, ivar
 
 
 def _noise_model(r: _Renderer, p, config, model, lo, hi, covered) -> NoiseModel:
@@ -393,19 +442,14 @@ def _first_pixel_redward_of_lya(r: _Renderer, z, lo, hi) -> np.ndarray:
     return np.where(first > hi - 16, lo, first)
 
 
-def _noise(rng: np.random.Generator, covered: np.ndarray) -> np.ndarray:
-    """Unit Gaussian deviates on covered pixels (drawn in row order), 0 elsewhere."""
-    noise = np.zeros(covered.shape, dtype=np.float32)
-    noise[covered] = standard_normal(rng, int(np.count_nonzero(covered)))
-    return noise
-
-
 #: Named presets: prior name and rendering options. ``thesis`` reproduces the thesis's
 #: synthetic set like for like (its Table 3 grid, 20 % noise, no IGM, rest flux clipped
-#: below 1200 Å); ``default`` is what a survey meets.
+#: below 1200 Å, no artifacts, model-grid pixels); ``default`` is what a survey meets
+#: (artifacts, native pixels resampled as ingest does).
 PRESETS = {
-    "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0}),
-    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0, "nebular_continuum": False}),
+    "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0, "artifacts": True, "native": True}),
+    "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0, "nebular_continuum": False,
+                          "artifacts": False, "native": False}),
 }
 
 
@@ -419,11 +463,15 @@ def preset_config(preset: str, instrument: Instrument = DEIMOS) -> tuple[str, Si
 
 def chunk_params(chunk: int, size: int, seed: int, preset: str = "default", instrument: Instrument = DEIMOS):
     """(parameter table, SimulationConfig) of chunk ``chunk`` (``size`` rows) of a
-    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0])."""
+    seeded run: parameters come from the stream SeedSequence([seed, chunk, 0]), the
+    artifact keys (when the preset draws artifacts) from SeedSequence([seed, chunk, 2])."""
     from pipeline.physics.priors import draw
 
     prior, config = preset_config(preset, instrument)
-    return draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument), config
+    params = draw(prior, size, np.random.default_rng([seed, chunk, 0]), instrument)
+    if config.artifacts:
+        params["artifact_key"] = art.draw_keys(np.random.default_rng([seed, chunk, 2]), size)
+    return params, config
 
 
 def noise_seed(seed: int, chunk: int) -> list[int]:
@@ -443,18 +491,3 @@ def simulate_chunk(
     params, config = chunk_params(chunk, size, seed, preset, instrument)
     return simulate(params, config, seed=noise_seed(seed, chunk))
 
-
-def rest_continuum(p: ParameterTable, config: SimulationConfig = SimulationConfig()) -> np.ndarray:
-    """Dust-attenuated stellar continuum in the rest frame, L_sun/Å on the rest grid
-    (``pipeline.sampling.grid.rest_grid``), (B, rest.n) float32: what ``continuum``
-    shifts and dims for each redshift (used to build fitting templates)."""
-    r = _renderer(config.instrument)
-    z_star = p["metallicity"] - K.SOLAR_OH
-    iz = StellarLibrary.nearest(LOG_Z_NODES, np.clip(z_star, LOG_Z_NODES[0], LOG_Z_NODES[-1]))
-    iy = StellarLibrary.nearest(LOG_YOUNG_AGE_NODES, np.log10(p["age_myr"]) + 6)
-    io = StellarLibrary.nearest(LOG_OLD_AGE_NODES, np.log10(p["age_old_gyr"]) + 9)
-    w = r.library.young[iy, iz] * (10.0 ** p["log_sfr"]).astype(np.float32)[:, None]
-    w += r.library.old[io, iz] * (10.0 ** p["log_mass_old"]).astype(np.float32)[:, None]
-    ebv_star = (K.STELLAR_TO_NEBULAR_EBV * _LN10_04 * p["ebv"]).astype(np.float32)[:, None]
-    w *= np.exp(-calzetti_k(r.rest.wavelength).astype(np.float32)[None, :] * ebv_star)
-    return w

@@ -64,3 +64,47 @@ def resample(wavelength: np.ndarray, flux: np.ndarray, ivar: np.ndarray, out_edg
     # pipeline.sampling.regrid; this only guards inconsistent input such as ivar ~ 1e60)
     np.minimum(out_ivar, np.finfo(np.float32).max, out=out_ivar)
     return out_flux.astype(np.float32), out_ivar.astype(np.float32)
+
+
+class PixelMajorOverlap:
+    """``overlap_matrix`` precomputed (float32, and its square) for resampling many batches
+    between the same two grids (the simulator's native-sampling path). Products run
+    pixel-major: ``w @ x.T`` with x.T C-contiguous is one pass over the matrix (~10x
+    faster than on a row-major batch), and x.T is free for a Fortran-ordered x.
+
+    ``resample`` gives the same result (float32 arithmetic here, float64 there).
+    """
+
+    def __init__(self, in_edges: np.ndarray, out_edges: np.ndarray):
+        w = overlap_matrix(np.asarray(in_edges, np.float64), np.asarray(out_edges, np.float64))
+        w.eliminate_zeros()
+        self.matrix = w.astype(np.float32)
+        self.squared = w.multiply(w).tocsr().astype(np.float32)
+        self.shape = w.shape
+
+    def _sum(self, x: np.ndarray, matrix) -> np.ndarray:
+        """(matrix @ x.T).T, (B, M) float32 (a Fortran-ordered view)."""
+        return (matrix @ np.ascontiguousarray(x.T, dtype=np.float32)).T
+
+    def average(self, x: np.ndarray) -> np.ndarray:
+        """Overlap-weighted mean (B, M) float32 of ``x`` (B, N) (every input pixel good);
+        Fortran-ordered, as ``resample``'s outputs (feed them on as they are, or copy)."""
+        return self._sum(np.asarray(x, np.float32), self.matrix)
+
+    def resample(self, flux: np.ndarray, ivar: np.ndarray):
+        """(flux, ivar) (B, M) float32 from (B, N), by ``resample``'s rules: bad pixels
+        (ivar <= 0, non-finite) ignored, variances propagated with the squared weights,
+        ivar = 0 where less than MIN_COVERED_FRACTION of the output pixel is good."""
+        flux, ivar = np.asarray(flux, np.float32), np.asarray(ivar, np.float32)
+        good = (ivar > 0) & np.isfinite(flux) & np.isfinite(ivar)
+        f = np.where(good, flux, np.float32(0))
+        var = np.divide(1, ivar, out=np.zeros_like(ivar), where=good)
+        covered = self._sum(good.astype(np.float32), self.matrix)
+        total = self._sum(f, self.matrix)
+        variance = self._sum(var, self.squared)
+        ok = covered >= MIN_COVERED_FRACTION
+        safe = np.where(ok, covered, np.float32(1))
+        out_flux = np.where(ok, total / safe, np.float32(0))
+        variance /= safe * safe
+        out_ivar = np.divide(1, variance, out=np.zeros_like(variance), where=ok & (variance > 0))
+        return out_flux, out_ivar

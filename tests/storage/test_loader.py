@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flows.jobs.generate import GenerateRequest, prepare
+from flows.jobs.generate import GenerateRequest, fill_chunk, prepare
 from storage.loader import SPLITS, StoreBatches, label_stats, split_of
 
 
@@ -63,3 +63,27 @@ def test_label_stats_of_the_training_split(small_training_store):
     stats = label_stats(small_training_store, ["z", "ebv", "no_such_label"])
     assert set(stats) == {"z", "ebv"}
     assert 0.1 < stats["z"][0] < 5.8 and stats["z"][1] > 0
+
+
+def test_loader_applies_the_recorded_artifacts_on_native_pixels(tmp_path):
+    """A default-preset store: every DEIMOS spectrum has its chip gap near the middle of its
+    coverage in every batch and epoch, and noise is correlated as after ingest."""
+    import zarr
+
+    path = tmp_path / "default.zarr"
+    request = GenerateRequest(str(path), n=96, chunk=96, seed=4)
+    for index in prepare(request):
+        fill_chunk(str(path), index)
+    group = zarr.open_group(str(path), mode="r")
+    assert group.attrs["generator"]["artifacts"] and group.attrs["generator"]["native"]
+    assert np.all(group["has_gap"][:] == 1) and group["n_masked"][:].min() > 0
+    lo, hi = group["pixel_lo"][:], group["pixel_hi"][:]
+    wavelength = group["wavelength"][:]
+    loader = StoreBatches(path, "train", 96)
+    for epoch in range(2):
+        loader.epoch = epoch
+        batch = collect(loader)[0]
+        rows = batch.targetid
+        centre = np.searchsorted(wavelength, 0.5 * (wavelength[lo[rows]] + wavelength[hi[rows]]))
+        assert np.all(batch.ivar[np.arange(len(rows)), centre] == 0)
+        assert np.isfinite(batch.flux).all()

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.assess import zwarning
 from pipeline.fit.refine import refine, refine_pz
-from pipeline.fit.templates import load_basis
+from pipeline.fit.templates import LINE_GROUPS, load_basis
 from pipeline.learn.pz import ZBins
 from pipeline.sampling.grid import model_grid
 
@@ -23,10 +23,10 @@ def spectrum(coeff, z, basis):
 
 
 def coefficients(basis, continuum=1.0, lines=0.3):
-    """A galaxy-like mixture: the mean continuum component and every line group."""
+    """A galaxy-like mixture: the mean continuum component and every emission-line group."""
     c = np.zeros(basis.n)
     c[0] = continuum
-    c[basis.n_continuum:] = lines
+    c[basis.n_continuum:basis.n_continuum + len(LINE_GROUPS)] = lines
     return c
 
 

@@ -142,7 +142,7 @@ def test_other_instruments_fill_only_their_range(instrument):
     outside = (s.wavelength < lo) | (s.wavelength > hi)
     assert np.all(s.ivar[:, outside] == 0) and np.all(s.flux[:, outside] == 0)
     inside = (s.wavelength > lo + 5) & (s.wavelength < hi - 5)
-    assert np.all(s.ivar[:, inside] > 0)
+    assert np.all((s.ivar[:, inside] > 0).mean(axis=1) > 0.97)  # all but the artifacts' masked pixels
 
 
 def test_deimos_coverage_shifts_from_spectrum_to_spectrum():
