@@ -23,11 +23,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.jobs.evaluate import EvaluateRequest, build_report, draw_figures, load, pit_values
 from pipeline.assess import report as reports
+from storage import catalogue as catalogues
 
 
 @task(name="pit-sample", cache_policy=NO_CACHE, persist_result=False)
-def pit_sample(store: str, model: str):
-    return pit_values(store, model)
+def pit_sample(store: str, model: str, refined: bool = False):
+    return pit_values(store, model, refined)
 
 
 @task(name="figures", cache_policy=NO_CACHE, persist_result=False)
@@ -71,7 +72,8 @@ def evaluate(catalogue: str, store: str | None = None, model: str | None = None,
     request = EvaluateRequest(catalogue, store, model, out).resolved()
     Path(request.out).mkdir(parents=True, exist_ok=True)
     cat, truth = load(request)
-    pit = pit_sample.submit(request.store, request.model).result() if request.model else None
+    refined = bool(catalogues.provenance(request.catalogue).get("refined"))
+    pit = pit_sample.submit(request.store, request.model, refined).result() if request.model else None
     paths = figures_task.submit(cat, truth, pit, request.out).result()
     summary = report_task.submit(asdict(request), cat, truth, pit, paths).result()
     get_run_logger().info(f"NMAD {summary['nmad']:.5f}, eta {summary['eta']:.2%}; S/N >= 5: eta "

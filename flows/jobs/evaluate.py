@@ -21,6 +21,7 @@ from flows.jobs.predict import predict_batches
 from pipeline.assess import evaluation, figures, metrics
 from pipeline.assess import real_spectra as real_judge
 from pipeline.assess.report import Report
+from pipeline.fit.refine import refine_pz
 from pipeline.learn.models import loaded_model
 from pipeline.learn.training import CheckpointError, read_card
 from storage import catalogue, chunk_io, location, real_spectra, store, survey_store
@@ -116,8 +117,10 @@ def load(request: EvaluateRequest) -> tuple[dict, dict]:
     return cat, truth
 
 
-def pit_values(store_path: str, model_dir: str) -> np.ndarray:
-    """PIT of the model's p(z) for ``PIT_SAMPLE`` spectra spread over the store's chunks."""
+def pit_values(store_path: str, model_dir: str, refined: bool = False) -> np.ndarray:
+    """PIT for ``PIT_SAMPLE`` spectra spread over the store's chunks: of the model's p(z),
+    or with ``refined`` (a catalogue scored with the template fit) of the refined p(z)
+    (``pipeline.fit.posterior``) the catalogue's Z_LO/Z_HI come from."""
     group = store.open_read(store_path)
     n, size = store.layout(store_path)
     chunks = np.unique(np.linspace(0, store.n_chunks(n, size) - 1, PIT_CHUNKS).round().astype(int))
@@ -127,7 +130,12 @@ def pit_values(store_path: str, model_dir: str) -> np.ndarray:
     for index in chunks:
         data = chunk_io.read_rows(group, ("flux", "ivar", "true_z"), int(index))
         for batch in predict_batches(loaded, data, limit=per_chunk):
-            values.append(evaluation.pit(batch.prediction["pz"], data["true_z"][batch.rows]))
+            true_z = data["true_z"][batch.rows]
+            if refined:
+                fit = refine_pz(batch.flux, batch.ivar, batch.prediction["pz"], loaded.task.bins)
+                values.append(fit.cdf(true_z))
+            else:
+                values.append(evaluation.pit(batch.prediction["pz"], true_z))
     return np.concatenate(values)
 
 

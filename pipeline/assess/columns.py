@@ -2,7 +2,7 @@
 
 Columns follow DESI/redrock (``TARGETID, Z, ZERR, ZWARN, SPECTYPE, CHI2, NPIX_FIT,
 DELTACHI2, COEFF``) plus the network's own redshift (``Z_NET, ZERR_NET``), the 68 %
-interval of its p(z) (``Z_LO, Z_HI``), the chosen peak's probability, a secondary
+interval of the refined p(z) (``Z_LO, Z_HI``), the chosen peak's probability, a secondary
 redshift (``Z2``, ``Z2_PROB``), ISM properties with ``_ERR`` columns, data-quality
 columns and the model and input chunk. One row per input spectrum, in input order.
 
@@ -34,8 +34,8 @@ COLUMNS = {
     "ZERR": ("", "1-sigma error of Z"),
     "Z_NET": ("", "the network's redshift: mean of its main p(z) peak"),
     "ZERR_NET": ("", "1-sigma width of the network's main p(z) peak, in z"),
-    "Z_LO": ("", "16th percentile of p(z)"),
-    "Z_HI": ("", "84th percentile of p(z)"),
+    "Z_LO": ("", "16th percentile of the refined p(z) (the network's p(z) with --no-refine)"),
+    "Z_HI": ("", "84th percentile of the refined p(z) (the network's p(z) with --no-refine)"),
     "Z_PROB": ("", "p(z) probability of the peak Z came from"),
     "Z2": ("", "redshift of the best other fitted peak (the secondary p(z) peak with --no-refine)"),
     "Z2_PROB": ("", "p(z) probability of the peak Z2 came from"),
@@ -88,17 +88,21 @@ def rows(pred: dict, targetid, zwarn_input, flux, ivar, z_range, model_id: str, 
     b = len(targetid)
     out = {"TARGETID": np.asarray(targetid, np.int64)}
     if fit is None:
-        out.update({"Z": pred["z"], "ZERR": pred["zerr"], "Z_PROB": pred["p1"].astype(np.float32),
+        out.update({"Z": pred["z"], "ZERR": pred["zerr"], "Z_LO": pred["z_lo"], "Z_HI": pred["z_hi"],
+                    "Z_PROB": pred["p1"].astype(np.float32),
                     "Z2": pred["z2"], "Z2_PROB": pred["p2"].astype(np.float32), "CHI2": np.full(b, np.nan),
                     "NPIX_FIT": np.zeros(b, np.int32), "DELTACHI2": np.full(b, np.nan)})
     else:
         zwarn |= zwarning.from_fit(fit.z, fit.zerr, pred["z"], pred["zerr"], fit.chi2, fit.npix, fit.coeff.shape[1],
                                    fit.deltachi2, fit.bracketed)
-        out.update({"Z": fit.z, "ZERR": fit.zerr, "Z_PROB": fit.prob.astype(np.float32), "Z2": fit.z2,
+        fitted = np.isfinite(fit.z_lo) & np.isfinite(fit.z_hi)  # else no peak could be fitted
+        out.update({"Z": fit.z, "ZERR": fit.zerr, "Z_LO": np.where(fitted, fit.z_lo, pred["z_lo"]),
+                    "Z_HI": np.where(fitted, fit.z_hi, pred["z_hi"]),
+                    "Z_PROB": fit.prob.astype(np.float32), "Z2": fit.z2,
                     "Z2_PROB": fit.prob2.astype(np.float32), "CHI2": fit.chi2, "NPIX_FIT": fit.npix,
                     "DELTACHI2": fit.deltachi2})
     out.update({
-        "Z_NET": pred["z"], "ZERR_NET": pred["zerr"], "Z_LO": pred["z_lo"], "Z_HI": pred["z_hi"], "ZWARN": zwarn,
+        "Z_NET": pred["z"], "ZERR_NET": pred["zerr"], "ZWARN": zwarn,
         "SPECTYPE": np.full(b, "GALAXY"), "SN_MEDIAN": sn_median, "NPIX_GOOD": n_good,
     })
     out["COEFF"] = (fit.coeff if fit is not None else np.full((b, n_templates()), np.nan)).astype(np.float32)

@@ -25,7 +25,8 @@ transmission at the peak's redshift (``pipeline.physics.igm``), as redrock's do.
 
 The chosen peak minimises χ² - 2 ln p (the network's p(z) as a prior, floored); its fine
 fit gives Z, ZERR (the curvature's error scaled by the reduced χ² when above 1, with a
-floor), CHI2, NPIX_FIT and COEFF; DELTACHI2 is the χ² of the best other minimum minus
+floor), CHI2, NPIX_FIT and COEFF; the peaks together give the refined p(z)
+(``pipeline.fit.posterior``) and its 68 % interval; DELTACHI2 is the χ² of the best other minimum minus
 the chosen one's (redrock's definition, over distinct peaks, from the coarse scans so
 that all minima are measured alike; 0 when the prior overrode a lower χ²).
 Everything is batched torch on the CPU (or the tensors' device); no per-spectrum loop.
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pipeline.fit import posterior
 from pipeline.fit.templates import TemplateBasis, load_basis
 from pipeline.learn.pz import ZBins, top_peaks
 from pipeline.physics.igm import LYA_REST, apply_igm_transmission
@@ -61,9 +63,11 @@ REFINE_BATCH = 128
 #: χ² - 2 ln p, with p floored here (a prior can then outweigh at most Δχ² = 27.6).
 PRIOR_FLOOR = 1e-6
 #: Floor (pixels) added in quadrature to the fit's shift error: on simulated spectra the
-#: refined Z scatters by ~0.3 pixel more than the Δχ² = 1 curvature says (template
-#: mismatch and the parabola through integer shifts), measured by benchmarks/refine.py.
-SHIFT_ERR_FLOOR = 0.3
+#: refined Z scatters by ~0.7 pixel (NMAD) more than the Δχ² = 1 curvature says (template
+#: mismatch, artifacts, the parabola through integer shifts). Measured with
+#: ``benchmarks/refine.py --n 1500``: ZERR pulls NMAD 2.0 with a 0.3 px floor, 0.94 with
+#: 0.7, 0.67 with 1.0 (68 % coverage 41 %, 64 %, 73 %).
+SHIFT_ERR_FLOOR = 0.8
 #: Spectrum-peak rows per placed block of the rest frame (see ``_project``).
 GROUP_ROWS = 32
 #: Ridge added to the normal matrix's diagonal, relative to its largest entry.
@@ -82,7 +86,10 @@ class Fit:
     window with positive curvature (else the parabola is not trusted); z_peaks, chi2_peaks:
     (B, K) refined z and χ² of every peak (chi2 inf for peaks that could not be fitted);
     prob: the chosen peak's probability; z2, prob2: the best other peak's refined z (the
-    lowest χ² among the others) and probability (NaN and 0 when there is none).
+    lowest χ² among the others) and probability (NaN and 0 when there is none);
+    z_lo, z_hi: the 16/84 % quantiles of the refined p(z) (``pipeline.fit.posterior``),
+    whose components are (B, K) ``z_peaks``, ``sigma_peaks`` and ``weights``; chi2_scale:
+    the errors' inflation max(1, reduced χ² of the best fit).
     """
 
     z: np.ndarray
@@ -98,6 +105,15 @@ class Fit:
     prob: np.ndarray
     z2: np.ndarray
     prob2: np.ndarray
+    z_lo: np.ndarray
+    z_hi: np.ndarray
+    sigma_peaks: np.ndarray
+    weights: np.ndarray
+    chi2_scale: np.ndarray
+
+    def cdf(self, z: np.ndarray) -> np.ndarray:
+        """The refined p(z)'s CDF at z (B,): the PIT at the true redshifts."""
+        return posterior.cdf(z, self.z_peaks, self.sigma_peaks, self.weights)
 
 
 def refine_pz(flux: np.ndarray, ivar: np.ndarray, pz: np.ndarray, bins: ZBins, basis: TemplateBasis | None = None) -> Fit:
@@ -145,16 +161,23 @@ def _refine(flux, ivar, peak_u, peak_prob, basis: TemplateBasis) -> Fit:
     fine = _scan(data, data.row[rows, best][:, None], wf2, basis, coarse.shift[rows, best][:, None], 1,
                  FINE_HALF, FINE_M_FACTOR)
     z = np.expm1(fine.shift[:, 0] * basis.dln)
-    z_peaks = np.expm1(coarse.shift * basis.dln)
     ok = usable[rows, best] & np.isfinite(fine.chi2_min[:, 0])
     chi2_fit = np.where(ok, fine.chi2_min[:, 0], np.nan)
-    reduced = np.where(ok, chi2_fit / np.maximum(data.npix[rows, best] - basis.n, 1), 1.0)
-    shift_err = np.hypot(fine.shift_err[:, 0] * np.sqrt(np.maximum(reduced, 1.0)), SHIFT_ERR_FLOOR)
-    return Fit(z=z, zerr=(1 + z) * basis.dln * shift_err, chi2=chi2_fit, npix=data.npix[rows, best].astype(np.int32),
+    scale = np.where(ok, np.maximum(chi2_fit / np.maximum(data.npix[rows, best] - basis.n, 1), 1.0), 1.0)
+    # every peak: its coarse fit's z and error; the chosen one: the fine fit's
+    z_peaks = np.expm1(coarse.shift * basis.dln)
+    z_peaks[rows, best] = z
+    shift_err = np.hypot(coarse.shift_err * np.sqrt(scale)[:, None], SHIFT_ERR_FLOOR)
+    shift_err[rows, best] = np.hypot(fine.shift_err[:, 0] * np.sqrt(scale), SHIFT_ERR_FLOOR)
+    sigma = (1 + z_peaks) * basis.dln * shift_err
+    w = posterior.weights(chi2, prob, scale, PRIOR_FLOOR)
+    z_lo, z_hi = posterior.quantiles(z_peaks, sigma, np.where(np.isfinite(chi2), w, 0.0), (0.16, 0.84))
+    return Fit(z=z, zerr=sigma[rows, best], chi2=chi2_fit, npix=data.npix[rows, best].astype(np.int32),
                deltachi2=deltachi2, coeff=fine.coeff[:, 0].astype(np.float32), peak=best.astype(np.int16),
                bracketed=fine.bracketed[:, 0] & ok, z_peaks=z_peaks, chi2_peaks=chi2, prob=prob[rows, best],
                z2=np.where(np.isfinite(others), z_peaks[rows, second], np.nan),
-               prob2=np.where(np.isfinite(others), prob[rows, second], 0.0))
+               prob2=np.where(np.isfinite(others), prob[rows, second], 0.0), z_lo=z_lo, z_hi=z_hi,
+               sigma_peaks=sigma, weights=w, chi2_scale=scale)
 
 
 @dataclass

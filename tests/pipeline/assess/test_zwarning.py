@@ -35,12 +35,16 @@ def test_table_documents_every_bit():
 def test_bits_from_the_fit():
     z = np.array([1.0, 1.0, 1.0, 1.0])
     bits = zwarning.from_fit(z=z, zerr=np.full(4, 1e-4), z_net=np.array([1.0, 1.0, 1.0, 1.1]),
-                             zerr_net=np.full(4, 1e-3), chi2=np.array([1000.0, 1000.0, 9000.0, 1000.0]),
-                             npix=np.full(4, 1000), n_templates=14, deltachi2=np.array([50.0, 3.0, 50.0, 50.0]),
+                             zerr_net=np.full(4, 1e-3), chi2=np.array([1000.0, 1000.0, 50000.0, 1000.0]),
+                             npix=np.full(4, 1000), n_templates=14, deltachi2=np.array([50.0, 3.0, 5000.0, 50.0]),
                              bracketed=np.array([True, True, True, True]))
     assert bits[0] == 0
     assert zwarning.describe(bits[1]) == ["SMALL_DELTA_CHI2"]
-    assert zwarning.describe(bits[2]) == ["BAD_MINFIT"]  # reduced χ² 9
+    assert zwarning.describe(bits[2]) == ["BAD_MINFIT"]  # reduced χ² 51
+    # Δχ² is judged in errors inflated by the reduced χ²: 500 at reduced χ² 51 is ambiguous
+    inflated = zwarning.from_fit(z[:1], np.full(1, 1e-4), z[:1], np.full(1, 1e-3), np.array([50000.0]),
+                                 np.array([1000]), 14, np.array([300.0]), np.array([True]))
+    assert zwarning.describe(inflated[0]) == ["SMALL_DELTA_CHI2", "BAD_MINFIT"]
     assert zwarning.describe(bits[3]) == ["NET_FIT_DISAGREE"]  # 0.05 in ln(1+z), ~50 sigma apart
     unbracketed = zwarning.from_fit(z[:1], np.full(1, 1e-4), z[:1], np.full(1, 1e-3), np.array([1000.0]),
                                     np.array([1000]), 14, np.array([50.0]), np.array([False]))
