@@ -115,3 +115,17 @@ def test_spectra_without_data_give_a_failed_fit_not_an_error(basis):
     fit = refine(flux, np.zeros((2, GRID.n), np.float32), np.full((2, 3), 0.5), np.full((2, 3), 1 / 3))
     assert not fit.bracketed.any() and np.isnan(fit.chi2).all() and (fit.npix == 0).all()
     assert (fit.deltachi2 == 0).all()
+
+
+def test_binning_at_any_phase_matches_direct_sums():
+    import torch
+
+    from pipeline.fit.refine import _binned_rows
+
+    rng = np.random.default_rng(3)
+    data = torch.from_numpy(rng.normal(size=(5, 64)).astype(np.float32))
+    row, phase = np.array([0, 4, 2, 2]), np.array([0, 3, 1, 7])
+    got = _binned_rows(data, row, phase, 8).numpy()
+    for k, (r, ph) in enumerate(zip(row, phase)):
+        padded = np.concatenate([np.zeros(ph), data[r].numpy(), np.zeros(8 - ph)])
+        assert np.allclose(got[k], padded.reshape(-1, 8).sum(1), atol=1e-5)
