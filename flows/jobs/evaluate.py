@@ -163,10 +163,13 @@ def build_report(request: EvaluateRequest, cat: dict, truth: dict, pit: np.ndarr
              f"all rows: NMAD {head['nmad']:.5f}, η {head['eta']:.2%}, bias {head['bias']:.5f}",
              f"S/N ≥ {evaluation.SNR_USABLE:g} ({head['n_snr5']:,} rows): NMAD {head['nmad_snr5']:.5f}, "
              f"η {head['eta_snr5']:.2%}",
-             f"ZWARN = 0 for {head['clean_fraction']:.1%} of rows; 68 % intervals hold the truth for "
+             f"ZWARN = 0 for {head['clean_fraction']:.1%} of rows (η among them {head['eta_clean']:.2%}); "
+             "68 % intervals hold the truth for "
              f"{head['coverage_68']:.1%}" + (f"; PIT KS distance {head['pit_ks']:.3f}" if pit is not None else ""),
              f"η: fraction with |Δz|/(1+z) > {metrics.OUTLIER_THRESHOLD}; NMAD = 1.48 median |Δz|/(1+z); "
              "every row counts, flagged or not"]
+    if "nmad_net" in head:
+        lines.insert(2, f"the network alone (Z_NET): NMAD {head['nmad_net']:.5f}, η {head['eta_net']:.2%}")
     tables = {"Redshift by true z": (evaluation.redshift_by_z(cat, truth), evaluation.REDSHIFT_COLUMNS),
               "Redshift by measured S/N (SN_MEDIAN)": (evaluation.redshift_by_snr(cat, truth),
                                                        evaluation.REDSHIFT_COLUMNS)}

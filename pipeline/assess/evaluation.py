@@ -47,14 +47,21 @@ def redshift_by_snr(cat: dict, truth: dict) -> list[dict]:
 
 def headline(cat: dict, truth: dict) -> dict:
     """The figures a summary quotes: NMAD, eta and bias over all rows and over rows with
-    S/N >= ``SNR_USABLE``, the clean (ZWARN = 0) share and 68 % interval coverage."""
+    S/N >= ``SNR_USABLE``, the clean (ZWARN = 0) share and eta among those rows, 68 %
+    interval coverage, and (catalogues with ``Z_NET``) the network's own NMAD and eta."""
     usable = np.asarray(cat["SN_MEDIAN"]) >= SNR_USABLE
+    clean = np.asarray(cat["ZWARN"]) == 0
     every = metrics.redshift_metrics(cat["Z"], truth["z"])
     good = metrics.redshift_metrics(np.asarray(cat["Z"])[usable], np.asarray(truth["z"])[usable])
-    return {"n": every["n"], "nmad": every["nmad"], "eta": every["eta"], "bias": every["bias"],
+    head = {"n": every["n"], "nmad": every["nmad"], "eta": every["eta"], "bias": every["bias"],
             "n_snr5": good["n"], "nmad_snr5": good["nmad"], "eta_snr5": good["eta"],
-            "clean_fraction": float(np.mean(np.asarray(cat["ZWARN"]) == 0)) if len(cat["ZWARN"]) else float("nan"),
+            "clean_fraction": float(np.mean(clean)) if len(clean) else float("nan"),
+            "eta_clean": metrics.redshift_metrics(np.asarray(cat["Z"])[clean], np.asarray(truth["z"])[clean])["eta"],
             "coverage_68": metrics.interval_coverage(cat["Z_LO"], cat["Z_HI"], truth["z"])}
+    if "Z_NET" in cat:  # the network's own redshift, beside the template fit's
+        net = metrics.redshift_metrics(cat["Z_NET"], truth["z"])
+        head.update({"nmad_net": net["nmad"], "eta_net": net["eta"]})
+    return head
 
 
 def ism_table(cat: dict, truth: dict) -> list[dict]:
