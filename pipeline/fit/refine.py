@@ -305,21 +305,10 @@ def _project(data: torch.Tensor, row: np.ndarray, start: np.ndarray, factor: int
         lo = int(first[group].min())
         span = int(first[group].max()) - lo + width
         placed = np.zeros((len(group), span), np.float32)
-        flat = _row_offsets(len(group), span, width) + (first[group] - lo)[:, None]
+        flat = (np.arange(len(group)) * span + first[group] - lo)[:, None] + np.arange(width)
         placed.reshape(-1)[flat] = data[torch.from_numpy(group)].numpy()
         out[torch.from_numpy(group)] = torch.from_numpy(placed) @ table[:, lo:lo + span].T
     return out
-
-
-_OFFSETS: dict[tuple[int, int, int], np.ndarray] = {}
-
-
-def _row_offsets(rows: int, n_bins: int, width: int) -> np.ndarray:
-    """(rows, width) flat indices r * n_bins + c into a (rows, n_bins) array (memoised)."""
-    key = (rows, n_bins, width)
-    if key not in _OFFSETS:
-        _OFFSETS[key] = np.arange(rows)[:, None] * n_bins + np.arange(width)
-    return _OFFSETS[key]
 
 
 def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: np.ndarray, factor: int, half: int,
