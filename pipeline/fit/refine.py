@@ -269,18 +269,16 @@ def _tables(basis: TemplateBasis, factor: int, half: int, m_factor: int) -> _Tab
 
 def _binned_rows(data: torch.Tensor, row: np.ndarray, phase: np.ndarray, factor: int) -> torch.Tensor:
     """(P, npix // factor + 1) sums over ``factor`` pixels of rows ``row`` of ``data`` (R,
-    npix; npix a multiple of ``factor``), bin J of row p holding pixels
-    factor*J - phase[p] ... + factor - 1: the last phase[p] pixels of block J - 1 and the
-    first factor - phase[p] of block J, read from running sums within each block."""
+    npix), bin J of row p holding pixels factor*J - phase[p] ... + factor - 1."""
+    npix = data.shape[1]
     if factor == 1:
         return data[torch.from_numpy(row)]
-    n_blocks = data.shape[1] // factor
-    prefix = torch.nn.functional.pad(data.view(len(data), n_blocks, factor).cumsum(-1), (1, 0))
-    rows = torch.from_numpy(row)[:, None]
-    head = prefix[rows, torch.arange(n_blocks)[None, :], torch.from_numpy(factor - phase)[:, None]]
-    tail = prefix[rows, torch.arange(n_blocks)[None, :], factor] - head
-    out = torch.nn.functional.pad(head, (0, 1))
-    out[:, 1:] += tail
+    width = npix // factor + 1
+    out = torch.empty(len(row), width)
+    for ph in np.unique(phase):  # at most ``factor`` groups of rows
+        sel = np.nonzero(phase == ph)[0]
+        padded = torch.nn.functional.pad(data[torch.from_numpy(row[sel])], (ph, width * factor - npix - ph))
+        out[torch.from_numpy(sel)] = padded.reshape(len(sel), width, factor).sum(-1)
     return out
 
 
