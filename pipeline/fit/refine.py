@@ -331,11 +331,10 @@ def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: n
     coeff, chi2 = _solve(m.reshape(b, k, len(steps), n, n), y.double().reshape(b, k, len(steps), n), wf2,
                          torch.from_numpy(basis.is_line))
     chi2 = chi2.numpy()
-    step, err, bracketed = _parabola(chi2)
-    q = np.argmin(chi2, axis=-1)
+    step, err, bracketed, chi2_min, q = _parabola(chi2)
     best = np.take_along_axis(coeff.numpy(), q[..., None, None], axis=2)[:, :, 0]
     shift = s0.reshape(b, k) + factor * (step - half)
-    return _Scan(_parabola_min(chi2, q, step), shift, factor * err, bracketed, best)
+    return _Scan(chi2_min, shift, factor * err, bracketed, best)
 
 
 def _normal_products(w, row, start, steps, tab: _Tables, m_factor: int) -> torch.Tensor:
@@ -372,28 +371,19 @@ def _solve(m: torch.Tensor, y: torch.Tensor, wf2: torch.Tensor, is_line: torch.T
 
 
 def _parabola(chi2: np.ndarray):
-    """Sub-step minimum (in steps, 0..S-1), its 1-sigma (steps, Δχ² = 1) and whether the
-    minimum is bracketed with positive curvature, from the three lowest points, (B, K) each."""
+    """From the three lowest points of each χ² curve (B, K, S): the sub-step minimum (in
+    steps, 0..S-1), its 1-sigma (steps, Δχ² = 1), whether it is bracketed with positive
+    curvature, the χ² there (the lowest point when not bracketed) and the lowest step,
+    (B, K) each."""
     s = chi2.shape[-1]
     q = np.argmin(chi2, axis=-1)
-    inner = (q > 0) & (q < s - 1)
     qc = np.clip(q, 1, s - 2)
     lo, mid, hi = (np.take_along_axis(chi2, (qc + d)[..., None], axis=-1)[..., 0] for d in (-1, 0, 1))
     curv = lo - 2 * mid + hi  # = 2a, a the curvature per step^2
-    ok = inner & (curv > 0) & np.isfinite(curv)
+    ok = (q > 0) & (q < s - 1) & (curv > 0) & np.isfinite(curv)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(ok, 0.5 * (lo - hi) / curv, 0.0)
+        delta = np.clip(np.where(ok, 0.5 * (lo - hi) / curv, 0.0), -0.5, 0.5)
         err = np.where(ok, np.sqrt(2.0 / np.where(ok, curv, 1.0)), 1.0)
-    return q + np.clip(delta, -0.5, 0.5), err, ok
-
-
-def _parabola_min(chi2: np.ndarray, q: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """χ² at the parabola's minimum (the lowest point when not bracketed), (B, K)."""
-    s = chi2.shape[-1]
-    qc = np.clip(q, 1, s - 2)
-    lo, mid, hi = (np.take_along_axis(chi2, (qc + d)[..., None], axis=-1)[..., 0] for d in (-1, 0, 1))
-    a = 0.5 * (lo - 2 * mid + hi)
-    x = shift - qc
-    value = mid + 0.5 * (hi - lo) * x + a * x * x
-    lowest = np.take_along_axis(chi2, q[..., None], axis=-1)[..., 0]
-    return np.where((q > 0) & (q < s - 1) & (a > 0), np.minimum(value, lowest), lowest)
+        lowest = np.take_along_axis(chi2, q[..., None], axis=-1)[..., 0]
+        at_min = np.where(ok, np.minimum(mid + 0.5 * (hi - lo) * delta + 0.5 * curv * delta**2, lowest), lowest)
+    return q + delta, err, ok, at_min, q
