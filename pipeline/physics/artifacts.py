@@ -39,7 +39,7 @@ them); only their ivar is 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -139,6 +139,10 @@ class Artifacts:
     bad_pos: np.ndarray
     bad_len: np.ndarray
 
+    def rows(self, which) -> Artifacts:
+        """The artifacts of rows ``which`` (a slice or an index array)."""
+        return Artifacts(**{f.name: getattr(self, f.name)[which] for f in fields(self)})
+
     @property
     def fluxcal_amp(self) -> np.ndarray:
         """rms of the flux-calibration error over the instrument's range, (B,)."""
@@ -198,7 +202,7 @@ def sky_line_pattern(sky: np.ndarray) -> np.ndarray:
 def _runs(start: np.ndarray, length: np.ndarray, active: np.ndarray, lo, hi, n: int) -> np.ndarray:
     """Boolean (B, n): the runs [start, start + length) (B, K) that are ``active``, clipped
     to each row's lo..hi (B,). Scatters the runs' pixels (runs are short and few)."""
-    out = np.zeros((start.shape[0], n), bool)
+    out = np.zeros((n, start.shape[0]), bool).T  # pixel-major, as the native path's arrays
     b = np.broadcast_to(np.arange(start.shape[0])[:, None], start.shape)[active]
     first = np.clip(start, lo[:, None], hi[:, None] + 1)[active]
     stop = np.clip(start + length, lo[:, None], hi[:, None] + 1)[active]
@@ -214,12 +218,20 @@ def _runs(start: np.ndarray, length: np.ndarray, active: np.ndarray, lo, hi, n: 
 @dataclass(frozen=True)
 class Placed:
     """Artifacts placed on a batch's pixels: masked (B, n) bool (ivar = 0), gap (B, n) bool
-    (the part of ``masked`` from gaps), spike (B, n) float32 (cosmic-ray flux, in units of
-    each pixel's noise sigma)."""
+    (the part of ``masked`` from gaps), both pixel-major in memory; hits: cosmic-ray pixels
+    (rows, cols, amplitude in units of each pixel's noise sigma), each (H,)."""
 
     masked: np.ndarray
     gap: np.ndarray
-    spike: np.ndarray
+    hits: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def spike(self) -> np.ndarray:
+        """Cosmic-ray flux (B, n) float32 in units of each pixel's noise sigma."""
+        out = np.zeros(self.masked.shape, np.float32)
+        rows, cols, amp = self.hits
+        np.add.at(out, (rows, cols), amp)
+        return out
 
 
 def place(a: Artifacts, wavelength: np.ndarray, lo, hi, instrument: Instrument) -> Placed:
@@ -234,11 +246,11 @@ def place(a: Artifacts, wavelength: np.ndarray, lo, hi, instrument: Instrument) 
     cr_start = lo[:, None] + np.floor(a.cr_pos * span).astype(np.int64)
     hit = k < a.cr_n[:, None]
     masked |= _runs(cr_start, a.cr_len, hit & a.cr_masked, lo, hi, n)
-    spike = np.zeros((len(lo), n), np.float32)
+    hits = []
     for offset in (0, 1):  # a hit covers 1 or 2 pixels
         on = hit & (offset < a.cr_len) & (cr_start + offset <= hi[:, None])
         rows = np.broadcast_to(np.arange(len(lo))[:, None], on.shape)[on]
-        np.add.at(spike, (rows, (cr_start + offset)[on]), a.cr_amp[on].astype(np.float32))
+        hits.append((rows, (cr_start + offset)[on], a.cr_amp[on].astype(np.float32)))
     starts, stops = [], []
     for g_lo, g_hi in instrument.gaps:
         starts.append(np.full(len(lo), np.searchsorted(wavelength, g_lo)))
@@ -252,7 +264,7 @@ def place(a: Artifacts, wavelength: np.ndarray, lo, hi, instrument: Instrument) 
         gap = _runs(start, np.stack(stops, axis=1) - start, a.gap_on, lo, hi, n)
     else:
         gap = np.zeros_like(masked)
-    return Placed(masked | gap, gap, spike)
+    return Placed(masked | gap, gap, tuple(np.concatenate(parts) for parts in zip(*hits)))
 
 
 def labels(a: Artifacts, placed: Placed) -> dict[str, np.ndarray]:

@@ -56,6 +56,12 @@ class NoiseModel:
     sky: np.ndarray
     object: np.ndarray
 
+    def rows(self, which) -> NoiseModel:
+        """The noise of rows ``which`` (a slice or an index array)."""
+        def pick(x):
+            return x[which] if np.ndim(x) == 2 else x
+        return NoiseModel(self.scale[which], self.beta[which], pick(self.sky), pick(self.object))
+
     def sigma(self, model: np.ndarray, covered: np.ndarray) -> np.ndarray:
         """Per-pixel sigma (B, npix) float32 for noiseless ``model`` flux (B, npix)."""
         out = model * self.beta.astype(np.float32)[:, None]

@@ -106,5 +106,6 @@ class PixelMajorOverlap:
         safe = np.where(ok, covered, np.float32(1))
         out_flux = np.where(ok, total / safe, np.float32(0))
         variance /= safe * safe
-        out_ivar = np.divide(1, variance, out=np.zeros_like(variance), where=ok & (variance > 0))
+        variance[~(ok & (variance > 0))] = np.inf  # -> ivar 0
+        out_ivar = np.reciprocal(variance, out=variance)
         return out_flux, out_ivar
