@@ -4,7 +4,7 @@
         --out models/default --max-minutes 55
 
 Prints NMAD, eta (|dz|/(1+z) > 0.05) and bias overall and for z < 2.4 / z >= 2.4 next
-to the thesis's figures, p(z) calibration (PIT, 68 % coverage), the ISM RMSE/pull
+to the thesis's figures, per S/N and population where the store records them, p(z) calibration (PIT, 68 % coverage), the ISM RMSE/pull
 table, scores at physical S/N 5, 10, 20, 50 (fresh spectra, thesis prior), and the
 network's inference speed at batch 1024 with its multiply-accumulates per spectrum.
 ``--skip-training`` scores an existing model directory.
@@ -26,6 +26,7 @@ from pipeline.learn.networks import build_from_card, task_from_card
 from pipeline.learn.networks.macs import count_macs
 from pipeline.learn.training import evaluate, load_model
 from pipeline.physics.instruments import DEIMOS
+from pipeline.physics.populations import POPULATIONS
 from pipeline.physics.priors import draw
 from pipeline.physics.simulate import SimulationConfig, simulate
 from storage.loader import StoreBatches
@@ -54,6 +55,14 @@ def print_redshift(result: dict) -> None:
     if snr is not None and np.ptp(snr) > 0:  # physical-noise stores: S/N spread per spectrum
         rows = metrics.binned_redshift_metrics(result["z"], result["true_z"], snr, SNR_EDGES,
                                                labels=[f"S/N {a:g}-{b:g}" for a, b in zip(SNR_EDGES, SNR_EDGES[1:])])
+        print(metrics.format_table(rows, ["bin", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f")]))
+    classes = result.get("true_galaxy_class")
+    if classes is not None:
+        rows = []
+        for code, name in POPULATIONS.items():
+            mine = classes == code
+            if mine.any():
+                rows.append({"bin": name, **metrics.redshift_metrics(result["z"][mine], result["true_z"][mine])})
         print(metrics.format_table(rows, ["bin", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f")]))
     if "pz" in result:
         u = np.log1p(result["true_z"])

@@ -34,8 +34,9 @@ from pipeline.physics.simulate import observe
 from storage import store, training_store
 
 SPLITS = {"train": (0.0, 0.70), "val": (0.70, 0.85), "test": (0.85, 1.0)}
-#: Labels a batch carries (the network targets) besides z.
-LABELS = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr")
+#: Labels a batch carries (the network targets besides z, and the truth evaluations
+#: split by: S/N and population, ``pipeline.physics.populations``), where the store has them.
+LABELS = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr", "galaxy_class")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 

@@ -5,23 +5,24 @@ of its top-K p(z) peaks, the template basis (``pipeline.fit.templates``) is fitt
 linear least squares with the spectrum's ivar over a window of integer pixel shifts (on
 the log-λ grid a redshift is a pure shift of ln(1+z) / dln pixels):
 
-1. every peak: a coarse scan on 4-pixel bins (sums of ivar x flux and of ivar, templates
-   averaged over the same bins) over +-``COARSE_HALF`` bins; the peaks' coarse minima
-   give DELTACHI2;
+1. every peak: a coarse scan on ``COARSE_FACTOR``-pixel bins (sums of ivar x flux and of
+   ivar, templates averaged over the same bins) over +-``COARSE_HALF`` bins; the peaks'
+   coarse minima give DELTACHI2;
 2. the best peak: a fine scan at full resolution (32.7 km/s pixels) over
    +-``FINE_HALF`` pixels around its coarse minimum; a parabola through the three lowest
    points gives the sub-pixel shift and, from its curvature (Δχ² = 1), ZERR.
 
 Each peak's data are moved to the rest frame once (one row of npix values), so that all
-shifts' projections are one matrix product with pre-shifted templates, and the normal
-matrix one product with the 4-pixel bin means of the template products (exact where
-the ivar is constant over 4 pixels).
+shifts' projections are one matrix product with pre-shifted templates, and all shifts'
+normal matrices one product of the ivar (summed over bins of ``FINE_M_FACTOR`` pixels in
+the fine scan) with the pre-shifted bin means of the template products (``_phased``).
+Every shift has its own normal matrix: the spectrum's edges and masked pixels move
+against the templates as the shift changes, and one matrix for the whole window
+(tried) triples the NMAD.
 
 Each shift's coefficients solve the normal equations with the emission-line groups held
-non-negative (a few active-set passes, batched). The normal matrix of a peak is taken at
-the window's centre: within a window of a few hundred km/s it changes only through the
-few masked pixels that enter or leave. Templates carry the Inoue et al. (2014) mean IGM
-transmission at the peak's redshift (``pipeline.physics.igm``), as redrock's do.
+non-negative (a few active-set passes, batched). Templates carry the Inoue et al. (2014)
+mean IGM transmission at the peak's redshift (``pipeline.physics.igm``), as redrock's do.
 
 The chosen peak minimises χ² - 2 ln p (the network's p(z) as a prior, floored); its fine
 fit gives Z, ZERR (the curvature's error scaled by the reduced χ² when above 1, with a
@@ -63,11 +64,12 @@ REFINE_BATCH = 128
 #: χ² - 2 ln p, with p floored here (a prior can then outweigh at most Δχ² = 27.6).
 PRIOR_FLOOR = 1e-6
 #: Floor (pixels) added in quadrature to the fit's shift error: on simulated spectra the
-#: refined Z scatters by ~0.7 pixel (NMAD) more than the Δχ² = 1 curvature says (template
-#: mismatch, artifacts, the parabola through integer shifts). Measured with
-#: ``benchmarks/refine.py --n 1500``: ZERR pulls NMAD 2.0 with a 0.3 px floor, 0.94 with
-#: 0.7, 0.67 with 1.0 (68 % coverage 41 %, 64 %, 73 %).
-SHIFT_ERR_FLOOR = 0.8
+#: refined Z scatters by more than the Δχ² = 1 curvature says (template mismatch,
+#: artifacts, the parabola through integer shifts). Measured on 3,000 spectra of
+#: ``benchmarks/refine.py`` (seed 4242; 2026-12-04): floor 0.4 / 0.5 / 0.6 / 0.8 px give
+#: ZERR pulls NMAD 0.98 / 0.81 / 0.69 / 0.53 and 68 % coverage 57 / 61 / 65 / 71 %; 0.7 px
+#: gave 69.0 % (seed 99).
+SHIFT_ERR_FLOOR = 0.7
 #: Spectrum-peak rows per placed block of the rest frame (see ``_project``).
 GROUP_ROWS = 32
 #: Ridge added to the normal matrix's diagonal, relative to its largest entry.
@@ -222,36 +224,34 @@ class _Scan:
 
 @dataclass(frozen=True)
 class _Tables:
-    """The basis prepared for one scan: ``shifted`` (S * n, Lf) the templates averaged over
-    ``factor`` columns, row (q + half) * n + t holding template t read at bin m - q (data
-    shifted q bins to higher z meet it there); ``products`` (n(n+1)/2, Lm) the means over
-    ``m_factor`` columns of the products T_t T_u (t <= u), ``pairs`` their (t, u), and
-    when the scan steps whole bins of them (``m_factor == factor``) ``products_shifted``
-    (S * n(n+1)/2, Lf) laid out like ``shifted``."""
+    """The basis prepared for one scan of shifts ``steps`` (S,) pixels: ``shifted`` (S * n,
+    Lf) the templates averaged over ``factor`` columns, row q * n + t holding template t as
+    data shifted steps[q] pixels to higher z meet it (``_phased``); ``products_shifted``
+    (S * n(n+1)/2, Lm) the same for the products T_t T_u (t <= u) averaged over
+    ``m_factor`` columns, ``pairs`` their (t, u)."""
 
     shifted: torch.Tensor
-    products: torch.Tensor
-    products_shifted: torch.Tensor | None
+    products_shifted: torch.Tensor
     pairs: tuple[np.ndarray, np.ndarray]
 
 
 _TABLES: dict[tuple, _Tables] = {}
 
 
-def _bin_columns(a: np.ndarray, factor: int, left: int = 0) -> np.ndarray:
-    """Means over ``factor`` columns of ``a`` (n, L) zero-padded by ``left`` bins on the left
-    and to a whole number of bins (plus ``left``) on the right."""
-    lf = -(-a.shape[1] // factor)
-    padded = np.zeros((a.shape[0], (lf + 2 * left) * factor))
-    padded[:, left * factor:left * factor + a.shape[1]] = a
-    return padded.reshape(a.shape[0], -1, factor).mean(-1)
-
-
-def _shifted(binned: np.ndarray, half: int) -> torch.Tensor:
-    """(S * n, lf) float32 from (n, lf + 2 half): block q + half is ``binned`` read at m - q."""
-    lf = binned.shape[1] - 2 * half
-    return torch.from_numpy(np.concatenate([binned[:, half - q:half - q + lf]
-                                            for q in range(-half, half + 1)]).astype(np.float32))
+def _phased(a: np.ndarray, factor: int, steps: np.ndarray) -> torch.Tensor:
+    """(S * n, ceil(L / factor)) float32 from ``a`` (n, L): block q holds the means of
+    ``a`` over the columns factor*K - steps[q] ... + factor - 1 (zero outside 0..L-1).
+    Data placed ``steps[q]`` pixels to higher z and summed in bins of ``factor`` from bin
+    K meet block q at column K, whatever the step's phase within a bin, so one placement
+    of the data serves every shift."""
+    n, length = a.shape
+    lb = -(-length // factor)
+    pad = int(np.abs(steps).max(initial=0)) + factor
+    padded = np.zeros((n, pad + lb * factor + pad))
+    padded[:, pad:pad + length] = a
+    return torch.from_numpy(np.concatenate([
+        padded[:, pad - d:pad - d + lb * factor].reshape(n, lb, factor).mean(-1) for d in np.asarray(steps)
+    ]).astype(np.float32))
 
 
 def _tables(basis: TemplateBasis, factor: int, half: int, m_factor: int) -> _Tables:
@@ -259,11 +259,8 @@ def _tables(basis: TemplateBasis, factor: int, half: int, m_factor: int) -> _Tab
     if key not in _TABLES:
         flux = np.asarray(basis.flux, np.float64)
         iu = np.triu_indices(len(flux))
-        products = flux[iu[0]] * flux[iu[1]]
-        _TABLES[key] = _Tables(_shifted(_bin_columns(flux, factor, half), half),
-                               torch.from_numpy(_bin_columns(products, m_factor).astype(np.float32)),
-                               _shifted(_bin_columns(products, factor, half), half) if m_factor == factor else None,
-                               iu)
+        steps = factor * np.arange(-half, half + 1)
+        _TABLES[key] = _Tables(_phased(flux, factor, steps), _phased(flux[iu[0]] * flux[iu[1]], m_factor, steps), iu)
     return _TABLES[key]
 
 
@@ -339,11 +336,8 @@ def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: n
 
 def _normal_products(w, row, start, steps, tab: _Tables, m_factor: int) -> torch.Tensor:
     """(P, S, n(n+1)/2) float64: for every shift in ``steps`` (pixels), the bin sums of
-    ivar times the bin means of the template products. Whole-bin steps read a pre-shifted
-    product table (one placement); others place the data once per step."""
-    if tab.products_shifted is not None:
-        return _project(w, row, start, m_factor, tab.products_shifted).double().reshape(len(row), len(steps), -1)
-    return torch.stack([_project(w, row, start - d, m_factor, tab.products) for d in steps], 1).double()
+    ivar times the bin means of the template products (one placement of the data)."""
+    return _project(w, row, start, m_factor, tab.products_shifted).double().reshape(len(row), len(steps), -1)
 
 
 def _solve(m: torch.Tensor, y: torch.Tensor, wf2: torch.Tensor, is_line: torch.Tensor):
