@@ -49,3 +49,23 @@ def calzetti_k(wavelength) -> np.ndarray:
 def attenuation(wavelength, ebv) -> np.ndarray:
     """Transmitted fraction 10^(-0.4 k E(B-V)); broadcasts wavelength (Å) against ebv (mag)."""
     return 10.0 ** (-0.4 * calzetti_k(wavelength) * np.asarray(ebv, dtype=np.float64))
+
+
+#: Cardelli, Clayton & Mathis (1989, ApJ 345, 245) eq. 3a/3b optical coefficients
+#: (1.1 <= x <= 3.3 µm^-1, y = x - 1.82), lowest power first.
+_CCM_OPT_A = (1.0, 0.17699, -0.50447, -0.02427, 0.72085, 0.01979, -0.77530, 0.32999)
+_CCM_OPT_B = (0.0, 1.41338, 2.28305, 1.07233, -5.38434, -0.62251, 5.30260, -2.09002)
+
+
+def ccm89_a_over_av(wavelength, r_v: float = 3.1) -> np.ndarray:
+    """Milky Way extinction A(lambda)/A(V) at ``wavelength`` (n,) Å, Cardelli, Clayton &
+    Mathis (1989) eqs. 2-3 (infrared 0.3-1.1 µm^-1, optical 1.1-3.3 µm^-1); beyond
+    3.3 µm^-1 (< 3030 Å) the optical polynomial is held at its 3.3 value, beyond the
+    infrared end it follows the same power law. For stars in the Galaxy (R_V = 3.1)."""
+    x = 1e4 / np.asarray(wavelength, np.float64)  # µm^-1
+    y = np.minimum(x, 3.3) - 1.82
+    a_opt = np.polynomial.polynomial.polyval(y, _CCM_OPT_A)
+    b_opt = np.polynomial.polynomial.polyval(y, _CCM_OPT_B)
+    a_ir, b_ir = 0.574 * x**1.61, -0.527 * x**1.61
+    ir = x < 1.1
+    return np.where(ir, a_ir + b_ir / r_v, a_opt + b_opt / r_v)

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from pipeline.physics.dust import attenuation, calzetti_k
+from pipeline.physics.dust import attenuation, calzetti_k, ccm89_a_over_av
 
 
 def test_calzetti_values_at_balmer_lines():
@@ -20,3 +21,10 @@ def test_law_is_monotonic_and_finite_beyond_its_range():
 
 def test_attenuation_is_ten_to_minus_04_k_ebv():
     np.testing.assert_allclose(attenuation(6564.61, 0.3), 10 ** (-0.4 * 3.3258 * 0.3), rtol=1e-3)
+
+
+def test_ccm89_colour_excess():
+    """A(B) - A(V) = E(B-V) = A(V) / R_V at the B and V effective wavelengths (CCM89)."""
+    a_b, a_v = ccm89_a_over_av(np.array([4405.0, 5495.0]), 3.1)
+    assert a_v == pytest.approx(1.0, abs=0.01)
+    assert a_b - a_v == pytest.approx(1 / 3.1, rel=0.03)
