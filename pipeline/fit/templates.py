@@ -9,7 +9,7 @@ a pure shift; ``pipeline.sampling.grid.rest_grid``):
   Calzetti dust, the galaxies' own stellar dispersions, nebular continuum:
   ``pipeline.physics.simulate.rest_continuum``), each normalised in a far-UV, a near-UV and an optical band so
   that the basis fits whatever rest range a redshift brings into view;
-* one component per emission-line group (``LINE_GROUPS``): Gaussians of ``LINE_SIGMA_KMS``
+* per emission-line group (``LINE_GROUPS``), one component per width in ``LINE_SIGMAS_KMS``: Gaussians
   with ratios inside the group from the simulator's MAPPINGS grid
   (``pipeline.physics.nebular``) at a representative point; the groups' amplitudes are
   free and non-negative in the fit, so line ratios between groups are free;
@@ -51,8 +51,12 @@ DRAW_SEED = 20261204
 #: PCA: a spectrum at z ~ 4 sees only the far UV, where old populations are thousands of
 #: times fainter than in the optical; normalising in each band lets the basis fit both.
 NORM_BANDS = ((1250.0, 2000.0), (2000.0, 4000.0), (4000.0, 9000.0))
-#: Width of the line templates: ~80 km/s gas dispersion with ~60 km/s LSF, in quadrature.
-LINE_SIGMA_KMS = 100.0
+#: Widths of the line templates (one component per group and width, amplitudes free and
+#: non-negative, so their sum spans the lines the simulator draws: gas dispersions of
+#: 20-200 km/s with LSFs of 20-65 km/s, 30-210 km/s in all). With one 100 km/s width,
+#: strong lines of other widths left residuals of hundreds of sigma at high S/N, and the
+#: fit preferred a wrong redshift that put Halpha on the [O II] doublet.
+LINE_SIGMAS_KMS = (50.0, 160.0)
 #: Emission-line groups -> (lines of the MAPPINGS grid, (log U, log P/k, 12+log O/H) of
 #: the ratios inside the group). UV lines at low metallicity and high U, where they are
 #: seen (Stark et al. 2014); the rest at a typical star-forming point.
@@ -133,19 +137,27 @@ def _continuum_components(rest: LogGrid) -> np.ndarray:
     return comps * np.sign(comps.sum(axis=1, keepdims=True))
 
 
+def line_names() -> tuple[str, ...]:
+    """Names of the emission-line components: each group at each width, "OII_50", ..."""
+    return tuple(f"{group}_{sigma:.0f}" for group in LINE_GROUPS for sigma in LINE_SIGMAS_KMS)
+
+
 def _line_components(rest: LogGrid) -> np.ndarray:
-    """(len(LINE_GROUPS), rest.n): each group's lines as Gaussians with grid ratios."""
+    """(len(line_names()), rest.n): each group's lines as Gaussians with grid ratios, at
+    each width of ``LINE_SIGMAS_KMS``."""
     grid = load_line_grid()
-    sigma = LINE_SIGMA_KMS / C_KMS / rest.dln  # pixels
     pix = np.arange(rest.n)
-    out = np.zeros((len(LINE_GROUPS), rest.n))
-    for g, (names, (log_u, log_pk, oh)) in enumerate(LINE_GROUPS.values()):
+    out = []
+    for names, (log_u, log_pk, oh) in LINE_GROUPS.values():
         ratios = line_ratios(grid, [log_u + LOG_C_CMS], [log_pk], [oh])[0]
-        for name in names:
-            i = grid.index(name)
-            centre = rest.pixel_of(grid.wavelength[i])
-            out[g] += ratios[i] * np.exp(-0.5 * ((pix - centre) / sigma) ** 2)
-    return out
+        for sigma_kms in LINE_SIGMAS_KMS:
+            sigma = sigma_kms / C_KMS / rest.dln  # pixels
+            row = np.zeros(rest.n)
+            for name in names:
+                i = grid.index(name)
+                row += ratios[i] * np.exp(-0.5 * ((pix - rest.pixel_of(grid.wavelength[i])) / sigma) ** 2)
+            out.append(row)
+    return np.asarray(out)
 
 
 def _source_hash() -> str:
@@ -162,7 +174,7 @@ def _source_hash() -> str:
 def _deps() -> tuple:
     rest, _ = rest_grid(model_grid())
     return (_DERIVATION_VERSION, rest.lambda0, rest.dln, rest.n, N_CONTINUUM, N_DRAWS, DRAW_SEED, NORM_BANDS,
-            LINE_SIGMA_KMS, repr(LINE_GROUPS), repr(ISM_GROUPS), ISM_TEMPLATE_SIGMA_KMS, PAD, _source_hash())
+            LINE_SIGMAS_KMS, repr(LINE_GROUPS), repr(ISM_GROUPS), ISM_TEMPLATE_SIGMA_KMS, PAD, _source_hash())
 
 
 def _cache_key() -> str:
@@ -200,7 +212,7 @@ def basis_id() -> str:
 
 def n_templates() -> int:
     """Components of the basis (the length of a catalogue's COEFF), without building it."""
-    return N_CONTINUUM + len(LINE_GROUPS) + len(ISM_GROUPS)
+    return N_CONTINUUM + len(line_names()) + len(ISM_GROUPS)
 
 
 @lru_cache(maxsize=1)
@@ -209,5 +221,5 @@ def load_basis() -> TemplateBasis:
     grid = model_grid()
     _, offset = rest_grid(grid)
     flux = cached_arrays("fit_basis", ("flux",), _deps(), _build)["flux"]
-    names = tuple(f"PCA{i}" for i in range(N_CONTINUUM)) + tuple(LINE_GROUPS) + tuple(ISM_GROUPS)
+    names = tuple(f"PCA{i}" for i in range(N_CONTINUUM)) + line_names() + tuple(ISM_GROUPS)
     return TemplateBasis(flux, names, N_CONTINUUM, offset + PAD, grid.dln)

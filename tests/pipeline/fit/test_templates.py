@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pipeline.fit.templates import ISM_GROUPS, LINE_GROUPS, N_CONTINUUM, basis_id, load_basis, n_templates
+from pipeline.fit.templates import ISM_GROUPS, N_CONTINUUM, basis_id, line_names, load_basis, n_templates
 from pipeline.physics.instruments import DESI
 from pipeline.physics.simulate import SimulationConfig, continuum, simulate_chunk
 from pipeline.sampling.grid import model_grid
@@ -10,11 +10,11 @@ from pipeline.sampling.grid import model_grid
 
 def test_basis_layout():
     basis = load_basis()
-    assert basis.flux.shape[0] == basis.n == n_templates() == N_CONTINUUM + len(LINE_GROUPS) + len(ISM_GROUPS)
+    assert basis.flux.shape[0] == basis.n == n_templates() == N_CONTINUUM + len(line_names()) + len(ISM_GROUPS)
     assert np.allclose(np.linalg.norm(basis.flux, axis=1), 1.0, atol=1e-5)
-    emission = slice(N_CONTINUUM, N_CONTINUUM + len(LINE_GROUPS))
+    emission = slice(N_CONTINUUM, N_CONTINUUM + len(line_names()))
     assert (basis.flux[emission] >= 0).all() and (basis.flux[-len(ISM_GROUPS):] <= 0).all()
-    assert basis.is_line.sum() == len(LINE_GROUPS) + len(ISM_GROUPS)
+    assert basis.is_line.sum() == len(line_names()) + len(ISM_GROUPS)
     assert basis_id() == basis_id() and basis_id().startswith("fit-basis-")
 
 
