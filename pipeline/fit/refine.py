@@ -6,11 +6,11 @@ linear least squares with the spectrum's ivar over a window of integer pixel shi
 the log-λ grid a redshift is a pure shift of ln(1+z) / dln pixels):
 
 1. every peak: a coarse scan on ``COARSE_FACTOR``-pixel bins (sums of ivar x flux and of
-   ivar, templates averaged over the same bins) over +-``COARSE_HALF`` bins; the peaks'
-   coarse minima give DELTACHI2;
-2. the best peak: a fine scan at full resolution (32.7 km/s pixels) over
-   +-``FINE_HALF`` pixels around its coarse minimum; a parabola through the three lowest
-   points gives the sub-pixel shift and, from its curvature (Δχ² = 1), ZERR.
+   ivar, templates averaged over the same bins) over +-``COARSE_HALF`` bins;
+2. the ``FINE_PEAKS`` best peaks by coarse score: a fine scan at full resolution (32.7
+   km/s pixels) over +-``FINE_HALF`` pixels around each coarse minimum; a parabola
+   through the three lowest points gives the sub-pixel shift and, from its curvature
+   (Δχ² = 1), ZERR.
 
 Each peak's data are moved to the rest frame once (one row of npix values), so that all
 shifts' projections are one matrix product with pre-shifted templates, and all shifts'
@@ -24,12 +24,13 @@ Each shift's coefficients solve the normal equations with the emission-line grou
 non-negative (a few active-set passes, batched). Templates carry the Inoue et al. (2014)
 mean IGM transmission at the peak's redshift (``pipeline.physics.igm``), as redrock's do.
 
-The chosen peak minimises χ² - 2 ln p (the network's p(z) as a prior, floored); its fine
-fit gives Z, ZERR (the curvature's error scaled by the reduced χ² when above 1, with a
+The chosen peak, among the finely scanned ones, minimises χ²/s - 2 ln p (the network's
+p(z) as a prior, floored; s the best coarse fit's reduced χ², at least 1); its fine fit
+gives Z, ZERR (the curvature's error scaled by the reduced χ² when above 1, with a
 floor), CHI2, NPIX_FIT and COEFF; the peaks together give the refined p(z)
-(``pipeline.fit.posterior``) and its 68 % interval; DELTACHI2 is the χ² of the best other minimum minus
-the chosen one's (redrock's definition, over distinct peaks, from the coarse scans so
-that all minima are measured alike; 0 when the prior overrode a lower χ²).
+(``pipeline.fit.posterior``) and its 68 % interval; DELTACHI2 is the χ² of the best
+other minimum minus the chosen one's (redrock's definition, over distinct peaks; each
+peak's χ² from its finest scan; 0 when the prior overrode a lower χ²).
 Everything is batched torch on the CPU (or the tensors' device); no per-spectrum loop.
 """
 
@@ -167,7 +168,7 @@ def _refine(flux, ivar, peak_u, peak_prob, basis: TemplateBasis) -> Fit:
     fine = _scan(data, np.take_along_axis(data.row, cand, 1), wf2, basis, np.take_along_axis(coarse.shift, cand, 1), 1,
                  FINE_HALF, FINE_M_FACTOR)
     ok_cand = np.take_along_axis(usable, cand, 1) & np.isfinite(fine.chi2_min)
-    np.put_along_axis(chi2, cand, np.where(ok_cand, fine.chi2_min, np.take_along_axis(chi2, cand, 1)), 1)
+    _update(chi2, cand, ok_cand, fine.chi2_min)
     pick = np.argmin(np.where(ok_cand, fine.chi2_min / chi2_scale + np.take_along_axis(prior, cand, 1), np.inf), axis=1)
     rows = np.arange(len(pick))
     best = cand[rows, pick]
@@ -183,10 +184,8 @@ def _refine(flux, ivar, peak_u, peak_prob, basis: TemplateBasis) -> Fit:
     # every peak: its best scan's z and error (fine for the candidates, coarse for the rest)
     z_peaks = np.expm1(coarse.shift * basis.dln)
     shift_err = np.hypot(coarse.shift_err * np.sqrt(scale)[:, None], SHIFT_ERR_FLOOR)
-    np.put_along_axis(z_peaks, cand, np.where(ok_cand, np.expm1(fine.shift * basis.dln),
-                                              np.take_along_axis(z_peaks, cand, 1)), 1)
-    np.put_along_axis(shift_err, cand, np.where(ok_cand, np.hypot(fine.shift_err * np.sqrt(scale)[:, None],
-                                                                  SHIFT_ERR_FLOOR), np.take_along_axis(shift_err, cand, 1)), 1)
+    _update(z_peaks, cand, ok_cand, np.expm1(fine.shift * basis.dln))
+    _update(shift_err, cand, ok_cand, np.hypot(fine.shift_err * np.sqrt(scale)[:, None], SHIFT_ERR_FLOOR))
     sigma = (1 + z_peaks) * basis.dln * shift_err
     w = posterior.weights(chi2, prob, scale, PRIOR_FLOOR)
     z_lo, z_hi = posterior.quantiles(z_peaks, sigma, np.where(np.isfinite(chi2), w, 0.0), (0.16, 0.84))
@@ -196,6 +195,11 @@ def _refine(flux, ivar, peak_u, peak_prob, basis: TemplateBasis) -> Fit:
                z2=np.where(np.isfinite(others), z_peaks[rows, second], np.nan),
                prob2=np.where(np.isfinite(others), prob[rows, second], 0.0), z_lo=z_lo, z_hi=z_hi,
                sigma_peaks=sigma, weights=w, chi2_scale=scale)
+
+
+def _update(values: np.ndarray, cand: np.ndarray, ok: np.ndarray, new: np.ndarray) -> None:
+    """values[b, cand[b, j]] = new[b, j] where ok[b, j], in place; values (B, K), the rest (B, J)."""
+    np.put_along_axis(values, cand, np.where(ok, new, np.take_along_axis(values, cand, 1)), 1)
 
 
 @dataclass
@@ -337,7 +341,9 @@ def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: n
     s0 = np.rint(centre).astype(np.int64).reshape(-1)
     steps = factor * np.arange(-half, half + 1)
     y = _project(data.g, row, basis.offset - s0, factor, tab.shifted)
-    packed = _normal_products(data.w, row, basis.offset - s0, steps, tab, m_factor)
+    # every shift's normal matrix: ivar bin sums times the pre-shifted product means
+    packed = _project(data.w, row, basis.offset - s0, m_factor, tab.products_shifted).double()
+    packed = packed.reshape(len(row), len(steps), -1)
     m = torch.zeros(b * k, len(steps), n, n, dtype=torch.float64)
     m[..., tab.pairs[0], tab.pairs[1]] = packed
     m[..., tab.pairs[1], tab.pairs[0]] = packed
@@ -348,12 +354,6 @@ def _scan(data: _PeakData, row: np.ndarray, wf2, basis: TemplateBasis, centre: n
     best = np.take_along_axis(coeff.numpy(), q[..., None, None], axis=2)[:, :, 0]
     shift = s0.reshape(b, k) + factor * (step - half)
     return _Scan(chi2_min, shift, factor * err, bracketed, best)
-
-
-def _normal_products(w, row, start, steps, tab: _Tables, m_factor: int) -> torch.Tensor:
-    """(P, S, n(n+1)/2) float64: for every shift in ``steps`` (pixels), the bin sums of
-    ivar times the bin means of the template products (one placement of the data)."""
-    return _project(w, row, start, m_factor, tab.products_shifted).double().reshape(len(row), len(steps), -1)
 
 
 def _solve(m: torch.Tensor, y: torch.Tensor, wf2: torch.Tensor, is_line: torch.Tensor):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from pipeline.physics import artifacts as art
 from pipeline.physics.instruments import Instrument
@@ -118,41 +119,16 @@ def covered_range(covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def honest_ivar(flux: np.ndarray, good: np.ndarray, noise: NoiseModel) -> np.ndarray:
     """ivar (B, n) float32 from what an observer has: the noise model's sky and object terms
     and the noisy ``flux`` (B, n) smoothed over IVAR_SMOOTH_PIXELS ``good`` pixels, clipped
-    at 0 (sigma^2 = a^2 (sky + beta max(smooth(flux), 0) object)); 0 where not ``good``.
-    Works in ``flux``'s memory order (pixel-major on the native-sampling path)."""
-    total = running_sum(np.where(good, flux, np.float32(0)), IVAR_SMOOTH_PIXELS)
-    count = running_sum(good.astype(np.float32), IVAR_SMOOTH_PIXELS)
-    smooth = np.where(count > 0.5, total / np.maximum(count, np.float32(1)), np.float32(0))
+    at 0 (sigma^2 = a^2 (sky + beta max(smooth(flux), 0) object)); 0 where not ``good``."""
+    total = uniform_filter1d(np.where(good, flux, np.float32(0)), IVAR_SMOOTH_PIXELS, axis=1, mode="constant")
+    count = uniform_filter1d(good.astype(np.float32), IVAR_SMOOTH_PIXELS, axis=1, mode="constant")
+    smooth = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     np.maximum(smooth, 0, out=smooth)
     ivar = noise.sigma(smooth, good)
     np.square(ivar, out=ivar)
     np.reciprocal(ivar, out=ivar)
     ivar *= good
     return ivar
-
-
-def running_sum(x: np.ndarray, width: int) -> np.ndarray:
-    """Centred running sum (B, n) float32 of ``x`` (B, n) over ``width`` (odd, <= 15)
-    pixels along axis 1, zero beyond the ends; in ``x``'s memory order. Sums of 1, 2, 4, 8
-    shifted copies combined (6 contiguous passes; a cumulative sum or a filter along
-    strided lines is ~5x slower on a pixel-major array)."""
-    if width % 2 == 0 or width > 15:
-        raise ValueError(f"running_sum: width {width} must be odd and at most 15")
-    pixel_major = x.flags.f_contiguous and not x.flags.c_contiguous
-    rows = x.T if pixel_major else x.swapaxes(0, 1)  # (n, B) views; slicing runs along n
-    n, half = rows.shape[0], width // 2
-    padded = np.zeros((n + 2 * half, rows.shape[1]), np.float32, order="C" if pixel_major else "F")
-    padded[half:half + n] = rows
-    sums = {1: padded}
-    for k in (2, 4, 8):
-        prev = sums[k // 2]
-        sums[k] = prev[:-(k // 2)] + prev[k // 2:]
-    out, offset = np.zeros((n, rows.shape[1]), np.float32, order="C" if pixel_major else "F"), 0
-    for k in (8, 4, 2, 1):  # width = sum of the binary digits
-        if width - offset >= k:
-            out += sums[k][offset:offset + n]
-            offset += k
-    return out.T if pixel_major else out.swapaxes(0, 1)
 
 
 def observe(model, noise: NoiseModel, covered, seed, artifacts: art.Artifacts | None = None,
@@ -232,14 +208,19 @@ def _observe_pixels(signal, noise: NoiseModel, covered, seed, artifacts, path, b
     return flux, honest_ivar(flux, good, noise)
 
 
+def _pixel_major(x: np.ndarray) -> bool:
+    """Whether ``x`` (B, n) is laid out pixel-major (Fortran order) in memory."""
+    return x.flags.f_contiguous and not x.flags.c_contiguous
+
+
 def _like(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """``x`` in ``ref``'s memory order (a copy only when they differ)."""
-    return np.asfortranarray(x) if ref.flags.f_contiguous and not ref.flags.c_contiguous else np.ascontiguousarray(x)
+    return np.asfortranarray(x) if _pixel_major(ref) else np.ascontiguousarray(x)
 
 
 def _fill(out: np.ndarray, where: np.ndarray, values: np.ndarray) -> None:
     """out[where] = values, in ``out``'s memory order (``where`` in the same order)."""
-    if out.flags.f_contiguous and not out.flags.c_contiguous:
+    if _pixel_major(out):
         out.T[where.T] = values
     else:
         out[where] = values
