@@ -20,15 +20,16 @@ import torch
 import zarr
 
 from flows.jobs.train import TrainRequest, run_training
-from pipeline.assess import metrics
+from pipeline.assess import evaluation, metrics
 from pipeline.learn import inference
 from pipeline.learn.networks import build_from_card, task_from_card
 from pipeline.learn.networks.macs import count_macs
-from pipeline.learn.training import evaluate, load_model
+from pipeline.learn.training import evaluate, load_model, with_redshift
 from pipeline.physics.instruments import DEIMOS
 from pipeline.physics.populations import POPULATIONS
 from pipeline.physics.priors import draw
 from pipeline.physics.simulate import SimulationConfig, simulate
+from pipeline.physics.spectypes import SPECTYPES
 from storage.loader import StoreBatches
 
 #: The thesis's test-set figures (its §4.1; quoted in the project's issue 4).
@@ -43,7 +44,20 @@ def score_test(task, model, store: str, limit: int | None) -> dict:
     return evaluate(task, model, test, torch.device("cpu"), keep_pz=hasattr(task, "bins"))
 
 
+def print_classes(result: dict) -> None:
+    """Completeness, purity and the network's redshift scores per true SPECTYPE, with the
+    confusion matrix (stores made with the ``survey`` preset; S/N columns: target S/N)."""
+    if "true_spectype" not in result or "spectype" not in result:
+        return
+    names = np.asarray(list(SPECTYPES.values()))
+    cat = {"SPECTYPE": names[result["spectype"]], "SN_MEDIAN": result["true_snr"], "Z": result["z"]}
+    rows = evaluation.class_table(cat, {"spectype": result["true_spectype"], "z": result["true_z"]})
+    print(metrics.format_table(rows, list(evaluation.CLASS_COLUMNS)))
+
+
 def print_redshift(result: dict) -> None:
+    print_classes(result)
+    result = with_redshift(result)  # sky fibres have no redshift to score
     rows = metrics.binned_redshift_metrics(result["z"], result["true_z"], result["true_z"], Z_EDGES,
                                            labels=["z < 2.4", "z >= 2.4"])
     for row in rows:
@@ -59,8 +73,9 @@ def print_redshift(result: dict) -> None:
     classes = result.get("true_galaxy_class")
     if classes is not None:
         rows = []
+        galaxy = result.get("true_spectype", np.zeros(len(classes))) == 0  # a quasar's class is its host's
         for code, name in POPULATIONS.items():
-            mine = classes == code
+            mine = (classes == code) & galaxy
             if mine.any():
                 rows.append({"bin": name, **metrics.redshift_metrics(result["z"][mine], result["true_z"][mine])})
         print(metrics.format_table(rows, ["bin", "n", ("nmad", ".5f"), ("eta", ".2%"), ("bias", ".5f")]))
@@ -74,6 +89,9 @@ def print_redshift(result: dict) -> None:
 
 def print_ism(result: dict, task) -> None:
     props = [p for p in getattr(task, "properties", []) if f"true_{p}" in result]
+    if "true_spectype" in result:  # ISM properties of galaxies only
+        keep = result["true_spectype"] == 0
+        result = {k: v[keep] if np.ndim(v) and len(v) == len(keep) else v for k, v in result.items()}
     if props:
         rows = metrics.ism_metrics({p: result[p] for p in props}, {p: result[f"{p}_err"] for p in props},
                                    {p: result[f"true_{p}"] for p in props})

@@ -37,10 +37,11 @@ def _clear(request: SurveyRequest) -> None:
 @flow(name="survey", flow_run_name="survey-{root_name}", persist_result=False)
 def survey(root: str = "data/demo", train_n: int = 65_536, survey_n: int = 32_768, train_minutes: float = 10.0,
            chunk: int = DEFAULT_CHUNK, seed: int = 1, fresh: bool = False, cluster: str | None = None,
-           workers: int = 2, threads: int | None = None, progress_bar: bool = True, root_name: str = "demo") -> dict:
+           workers: int = 2, threads: int | None = None, progress_bar: bool = True, root_name: str = "demo",
+           preset: str = "survey") -> dict:
     """Run every stage into ``root`` on ``cluster`` (``flows.runtime.cluster``; ``threads``: torch
     threads per scoring task); returns {stage: its summary, "seconds": {stage: s}, "layout"}."""
-    request = SurveyRequest(root, train_n, survey_n, train_minutes, chunk, seed, fresh)
+    request = SurveyRequest(root, train_n, survey_n, train_minutes, chunk, seed, fresh, preset)
     request.check()
     if fresh:
         _clear(request)

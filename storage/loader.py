@@ -36,7 +36,7 @@ from storage import store, training_store
 SPLITS = {"train": (0.0, 0.70), "val": (0.70, 0.85), "test": (0.85, 1.0)}
 #: Labels a batch carries (the network targets besides z, and the truth evaluations
 #: split by: S/N and population, ``pipeline.physics.populations``), where the store has them.
-LABELS = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr", "galaxy_class")
+LABELS = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr", "galaxy_class", "spectype", "subtype")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -216,3 +216,11 @@ def label_stats(path, names, split: str = "train", seed: int = 0) -> dict[str, t
             values = group[name][:][keep]
             out[name] = (float(values.mean()), float(values.std()) or 1.0)
     return out
+
+
+def store_classes(path) -> list[str] | None:
+    """The SPECTYPE names a network's class head learns from a store: all of
+    ``spectypes.SPECTYPES`` where the store has a ``spectype`` column, else None."""
+    from pipeline.physics.spectypes import SPECTYPES
+
+    return list(SPECTYPES.values()) if "spectype" in zarr.open_group(str(path), mode="r") else None

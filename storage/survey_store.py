@@ -33,6 +33,8 @@ FILE = "file"
 #: Labels a simulated survey store keeps as ``true_<label>`` for evaluation: the
 #: redshift, the ISM properties the networks predict and the target S/N.
 TRUTH = ("z", "log_sfr", "metallicity", "log_q", "log_pk", "ebv", "snr")
+#: Truth of stores simulated with spectral classes (``pipeline.physics.spectypes``).
+CLASS_TRUTH = ("spectype", "subtype")
 _F16_MAX = np.float32(np.finfo(np.float16).max)
 
 
@@ -50,9 +52,11 @@ def variables() -> dict[str, Variable]:
     }
 
 
-def truth_variables() -> dict[str, Variable]:
-    """The ``true_*`` variables of a simulated survey store."""
-    return {f"true_{k}": Variable((SPECTRUM,), "float32", {"long_name": f"simulated {k}"}) for k in TRUTH}
+def truth_variables(classes: bool = False) -> dict[str, Variable]:
+    """The ``true_*`` variables of a simulated survey store (with ``classes``, also the
+    spectral class truth ``CLASS_TRUTH``)."""
+    names = TRUTH + (CLASS_TRUTH if classes else ())
+    return {f"true_{k}": Variable((SPECTRUM,), "float32", {"long_name": f"simulated {k}"}) for k in names}
 
 
 def has_truth(group) -> bool:
@@ -136,4 +140,4 @@ def read_truth(group) -> dict[str, np.ndarray]:
     """The truth of a simulated survey store (open group): label -> (N,) float32.
     Raises ValueError when the store holds none (a store of real survey files)."""
     require_truth(group)
-    return {k: group[f"true_{k}"][:] for k in TRUTH}
+    return {k: group[f"true_{k}"][:] for k in TRUTH + CLASS_TRUTH if f"true_{k}" in group}

@@ -161,3 +161,21 @@ def eso_files(directory, names, wavelength, flux, ivar):
     f, err = native(wavelength, flux, ivar, ESO_AIR_NM * 10.0)
     return [eso_file(directory / f"{name}.fits", ESO_AIR_NM, f[k] * 1e-17, err[k] * 1e-17,
                      np.isinf(err[k]).astype(np.int32), arcfile=f"ADP.{name}.fits") for k, name in enumerate(names)]
+
+
+def ingest_and_score(directory, files, model):
+    """Ingest ``files`` into ``directory``/survey.zarr, score every chunk with ``model``
+    into ``directory``/cat and return the merged catalogue as a DataFrame."""
+    import pyarrow.parquet as pq
+
+    from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare
+    from flows.jobs.score import ScoreRequest, merge, score_chunk
+    from storage import store
+
+    request = IngestRequest(tuple(map(str, files)), str(directory / "survey.zarr"), chunk=16)
+    for index in prepare(request, index_files(request.files)):
+        fill_chunk(request.out, index)
+    for index in range(store.n_chunks(*store.layout(request.out))):
+        score_chunk(request.out, model, str(directory / "cat"), index)
+    merge(ScoreRequest(request.out, model, str(directory / "cat")))
+    return pq.read_table(directory / "cat" / "catalogue.parquet").to_pandas()

@@ -16,13 +16,19 @@ INTERRUPTED = 130
 
 def add_preset(parser) -> None:
     """``--preset``: the simulation preset."""
-    parser.add_argument("--preset", choices=["default", "thesis"], default="default")
+    parser.add_argument("--preset", choices=list(PRESETS), default="default",
+                        help="default: galaxies; survey: galaxies, quasars, stars and sky fibres in survey "
+                             "proportions; thesis: the thesis's grid and noise")
 
 
 def add_chunk(parser, default: int) -> None:
     """``--chunk``; ``default`` is only shown: the job fills in its own default for None."""
     parser.add_argument("--chunk", type=int, default=None, help=f"spectra per chunk and per task (default {default})")
 
+
+#: ``--preset`` choices: ``simulate.PRESETS``, spelled out here so ``--help`` stays fast
+#: (tests/flows/test_cli.py checks that the two agree).
+PRESETS = ("default", "survey", "thesis")
 
 #: ``--format`` choices: ``storage.readers.FORMATS``, spelled out here so ``--help`` does
 #: not import astropy (tests/flows/test_cli.py checks that the two agree).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from flows.cli.common import INTERRUPTED, add_chunk, add_cluster, add_workers, with_prefect
+from flows.cli.common import INTERRUPTED, PRESETS, add_chunk, add_cluster, add_workers, with_prefect
 
 #: (command, help, default --dir): the two differ only in where their products go.
 VARIANTS = (
@@ -28,6 +28,9 @@ def add_command(sub) -> None:
         add_workers(parser)
         add_cluster(parser)
         parser.add_argument("--fresh", action="store_true", help="redo every stage (default: reuse what is complete)")
+        parser.add_argument("--preset", choices=list(PRESETS), default="survey",
+                            help="simulation preset of both stores (default survey: galaxies, quasars, stars and "
+                                 "sky fibres)")
         parser.set_defaults(func=run)
 
 
@@ -36,7 +39,7 @@ def run(args) -> int:
     from flows.jobs.survey import SurveyRequest
 
     request = SurveyRequest(args.dir, args.train_n, args.survey_n, args.train_minutes, args.chunk or 8192,
-                            args.seed, args.fresh)
+                            args.seed, args.fresh, args.preset)
     request.check()  # before any server or worker starts
 
     def flow():
@@ -74,6 +77,8 @@ def survey_summary(s: dict, seconds: float) -> str:
         f"68 % intervals hold the truth for {ev['coverage_68']:.1%}",
         f"model: {card.get('epochs')} epochs in {card.get('train_seconds', 0) / 60:.1f} min"
         f"{' (reused)' if card.get('reused') else ''}, stopped by {card.get('stopped_by')}",
+        *(["classes: " + "; ".join(f"{c['class']} completeness {c['completeness']:.1%}, purity {c['purity']:.1%}"
+                                    for c in ev["classes"])] if ev.get("classes") else []),
         f"ZWARN: {warnings}",
         format_table(stage_rates(s), ["stage", ("seconds", ".1f"), "spectra", "spectra_per_s"]),
         "products:", paths,

@@ -156,7 +156,11 @@ def draw_figures(cat: dict, truth: dict, pit: np.ndarray | None, out: Path) -> d
 def build_report(request: EvaluateRequest, cat: dict, truth: dict, pit: np.ndarray | None,
                  paths: dict[str, Path]) -> tuple[Report, dict]:
     """The report and the summary dict (headline figures) of an evaluation."""
+    classes = evaluation.class_table(cat, truth)
+    cat, truth = evaluation.redshift_rows(cat, truth)  # sky fibres have no redshift to score
     head = evaluation.headline(cat, truth)
+    if classes:
+        head["classes"] = [{k: row[k] for k in ("class", "n", "completeness", "purity")} for row in classes]
     if pit is not None:
         head["pit_ks"] = metrics.pit_ks_distance(pit)
     lines = [f"catalogue {request.catalogue} ({head['n']:,} rows), store {request.store}, model {request.model}",
@@ -173,6 +177,9 @@ def build_report(request: EvaluateRequest, cat: dict, truth: dict, pit: np.ndarr
     tables = {"Redshift by true z": (evaluation.redshift_by_z(cat, truth), evaluation.REDSHIFT_COLUMNS),
               "Redshift by measured S/N (SN_MEDIAN)": (evaluation.redshift_by_snr(cat, truth),
                                                        evaluation.REDSHIFT_COLUMNS)}
+    if classes:
+        tables["Spectral classes (rows: true class; as_*: the catalogue's SPECTYPE)"] = (classes,
+                                                                                      evaluation.CLASS_COLUMNS)
     ism = evaluation.ism_table(cat, truth)
     if ism:
         tables["ISM properties"] = (ism, evaluation.ISM_TABLE_COLUMNS)

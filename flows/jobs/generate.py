@@ -140,7 +140,8 @@ def _create(request: GenerateRequest) -> None:
 
     grid = model_grid()
     if request.kind == survey_store.KIND:
-        store.create(request.out, {**survey_store.variables(), **survey_store.truth_variables()},
+        classes = "spectype" in chunk_params(0, 1, request.seed, request.preset, request.instruments[0])[0]
+        store.create(request.out, {**survey_store.variables(), **survey_store.truth_variables(classes)},
                      {store.SPECTRUM: request.n, store.PIXEL: grid.n, survey_store.FILE: 1}, request.chunk_size,
                      request.attrs(), fixed={"wavelength": grid.wavelength, "file_path": np.array(["simulated"])})
         return
@@ -197,4 +198,5 @@ def _survey_chunk(params, config, seed, rows: slice) -> dict[str, np.ndarray]:
     ids = np.arange(rows.start, rows.stop)
     return {**survey_store.pack(spectra.flux, spectra.ivar), "targetid": ids, "source_file": np.zeros(len(ids)),
             "source_row": ids, "zwarn_input": np.zeros(len(ids)),
-            **{f"true_{k}": np.asarray(spectra.labels[k], np.float32) for k in survey_store.TRUTH}}
+            **{f"true_{k}": np.asarray(spectra.labels[k], np.float32) for k in survey_store.TRUTH + survey_store.CLASS_TRUTH
+               if k in spectra.labels}}

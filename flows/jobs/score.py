@@ -16,7 +16,7 @@ import numpy as np
 from flows.jobs.predict import predict_batches
 from flows.runtime.malloc import keep_freed_memory
 from pipeline.assess import columns
-from pipeline.fit.refine import refine_pz
+from pipeline.fit.by_class import fit_by_class
 from pipeline.fit.templates import basis_id
 from pipeline.learn.models import loaded_model, model_id
 from pipeline.learn.training import read_card
@@ -75,11 +75,11 @@ def score_chunk(store_path: str, model_dir: str, out_dir: str, index: int, refin
     for batch in predict_batches(loaded, data):
         model_s += batch.seconds
         tick = time.perf_counter()
-        fit = refine_pz(batch.flux, batch.ivar, batch.prediction["pz"], loaded.task.bins) if refine else None
+        fit, stars = fit_by_class(batch.flux, batch.ivar, batch.prediction, loaded.task.bins, refine)
         fit_s += time.perf_counter() - tick
         parts.append(columns.rows(batch.prediction, data["targetid"][batch.rows], data["zwarn_input"][batch.rows],
                                   batch.flux, batch.ivar, loaded.card.get("z_range", [0.0, Z_MAX]), loaded.id, index,
-                                  fit))
+                                  fit, stars))
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     catalogue.write_part(out_dir, index, table)
     end = time.perf_counter()

@@ -51,6 +51,8 @@ class SurveyRequest:
     chunk: int = DEFAULT_CHUNK
     seed: int = 1
     fresh: bool = False
+    #: Simulation preset of both stores (``simulate.PRESETS``).
+    preset: str = "survey"
 
     @property
     def layout(self) -> SurveyLayout:
@@ -58,9 +60,9 @@ class SurveyRequest:
 
     def stores(self) -> tuple[GenerateRequest, GenerateRequest]:
         """(training store, survey store) requests: same prior, different seeds."""
-        return (GenerateRequest(self.layout.training_store, self.train_n, self.chunk, self.seed, "default",
+        return (GenerateRequest(self.layout.training_store, self.train_n, self.chunk, self.seed, self.preset,
                                 INSTRUMENTS),
-                GenerateRequest(self.layout.survey_store, self.survey_n, self.chunk, self.seed + 1000, "default",
+                GenerateRequest(self.layout.survey_store, self.survey_n, self.chunk, self.seed + 1000, self.preset,
                                 INSTRUMENTS, kind="survey"))
 
     def check(self) -> None:

@@ -14,7 +14,7 @@ from pipeline.learn.networks import make_task
 from pipeline.learn.networks.default import PROPERTIES
 from pipeline.learn.training import TrainConfig, fit
 from storage import location, store
-from storage.loader import StoreBatches, label_stats
+from storage.loader import StoreBatches, label_stats, store_classes
 from storage.provenance import code_version, dependency_versions
 
 #: Per-network defaults: the thesis recipe for ``baseline`` (batch 32), and a larger
@@ -92,7 +92,7 @@ def run_training(request: TrainRequest, log=print, progress_bar: bool = True) ->
     keep_freed_memory()
     wavelength = store.read_array(request.store, "wavelength")
     stats = label_stats(request.store, PROPERTIES, "train", request.seed)
-    task = make_task(request.model, wavelength, stats)
+    task = make_task(request.model, wavelength, stats, store_classes(request.store))
     model = task.build(len(wavelength))
     batch = request.batch_size or BATCH_SIZE[request.model]
     train = StoreBatches(request.store, "train", batch, request.seed, limit=request.limit, transform=task.inputs)

@@ -15,6 +15,8 @@ import numpy as np
 from pipeline.assess import metrics
 from pipeline.assess.columns import ISM_COLUMNS
 from pipeline.learn.pz import ZBins
+from pipeline.physics.spectypes import CODES as SPECTYPE_CODES
+from pipeline.physics.spectypes import SPECTYPES
 
 #: Redshift bins of the report (the thesis's split at z = 2.4 is a bin edge).
 Z_EDGES = (0.0, 0.5, 1.0, 1.5, 2.4, 3.5, 6.0)
@@ -64,8 +66,15 @@ def headline(cat: dict, truth: dict) -> dict:
     return head
 
 
+def _galaxies(cat: dict, truth: dict) -> tuple[dict, dict]:
+    """The rows that are galaxies (all rows for stores simulated without classes)."""
+    return _rows_of(cat, truth, lambda kind: kind == SPECTYPE_CODES["GALAXY"])
+
+
 def ism_table(cat: dict, truth: dict) -> list[dict]:
-    """RMSE and pulls of each ISM column the catalogue has (rows named by column)."""
+    """RMSE and pulls of each ISM column the catalogue has (rows named by column), over
+    the galaxies."""
+    cat, truth = _galaxies(cat, truth)
     names = [c for c, (key, _, _) in ISM_COLUMNS.items() if c in cat and key in truth]
     if not names:
         return []
@@ -74,7 +83,9 @@ def ism_table(cat: dict, truth: dict) -> list[dict]:
 
 
 def ism_pairs(cat: dict, truth: dict) -> tuple[dict, dict, dict]:
-    """(predicted, true, axis labels) by catalogue column, for ``figures.ism_panels``."""
+    """(predicted, true, axis labels) by catalogue column, for ``figures.ism_panels``
+    (galaxies only)."""
+    cat, truth = _galaxies(cat, truth)
     names = [c for c, (key, _, _) in ISM_COLUMNS.items() if c in cat and key in truth]
     return ({c: cat[c] for c in names}, {c: truth[ISM_COLUMNS[c][0]] for c in names},
             {c: ISM_COLUMNS[c][2].split(" (")[0] for c in names})
@@ -90,3 +101,56 @@ def sample_rows(n: int, size: int) -> np.ndarray:
     if n <= size:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, size).round().astype(np.int64))
+
+
+#: Columns of the class table: (key, format).
+CLASS_COLUMNS = ("class", "n", ("completeness", ".2%"), ("purity", ".2%"), ("completeness_snr5", ".2%"),
+                 ("purity_snr5", ".2%"), ("nmad", ".5f"), ("eta", ".2%"),
+                 *(f"as_{name}" for name in SPECTYPES.values()))
+
+
+def redshift_rows(cat: dict, truth: dict) -> tuple[dict, dict]:
+    """(catalogue, truth) without the true sky fibres, which have no redshift to score
+    (unchanged for stores simulated without classes)."""
+    return _rows_of(cat, truth, lambda kind: kind != SPECTYPE_CODES["SKY"])
+
+
+def _rows_of(cat: dict, truth: dict, keep) -> tuple[dict, dict]:
+    """(catalogue, truth) restricted to the rows where ``keep`` (true spectype codes) holds."""
+    kind = truth.get("spectype")
+    if kind is None:
+        return cat, truth
+    rows = keep(np.asarray(kind).astype(np.int64))
+    return ({k: np.asarray(v)[rows] for k, v in cat.items()}, {k: np.asarray(v)[rows] for k, v in truth.items()})
+
+
+def class_table(cat: dict, truth: dict) -> list[dict]:
+    """Per true SPECTYPE: rows, completeness and purity of the catalogue's SPECTYPE (all
+    rows and S/N >= ``SNR_USABLE``), NMAD and eta of Z (sky fibres: none), and the
+    confusion matrix row (``as_<class>``: rows of this class given that SPECTYPE).
+    Empty for stores without the class truth or catalogues without SPECTYPE."""
+    if "spectype" not in truth or "SPECTYPE" not in cat:
+        return []
+    true = np.asarray(truth["spectype"]).astype(np.int64)
+    names = np.asarray(list(SPECTYPES.values()))
+    said = np.asarray(cat["SPECTYPE"]).astype(str)
+    usable = np.asarray(cat["SN_MEDIAN"]) >= SNR_USABLE
+    out = []
+    for code, name in SPECTYPES.items():
+        mine, called = true == code, said == name
+        row = {"class": name, "n": int(mine.sum()), **_purity(mine, called, ""), **_purity(mine & usable,
+                                                                                             called & usable, "_snr5")}
+        if name != "SKY" and mine.any():
+            scores = metrics.redshift_metrics(np.asarray(cat["Z"])[mine], np.asarray(truth["z"])[mine])
+            row.update(nmad=scores["nmad"], eta=scores["eta"])
+        row.update({f"as_{other}": int((mine & (said == other)).sum()) for other in names})
+        out.append(row)
+    return out
+
+
+def _purity(mine: np.ndarray, called: np.ndarray, suffix: str) -> dict:
+    """Completeness (share of the class given its SPECTYPE) and purity (share of rows
+    given the SPECTYPE that are of the class); NaN where undefined."""
+    hit = np.count_nonzero(mine & called)
+    return {f"completeness{suffix}": hit / mine.sum() if mine.any() else float("nan"),
+            f"purity{suffix}": hit / called.sum() if called.any() else float("nan")}

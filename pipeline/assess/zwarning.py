@@ -15,6 +15,8 @@ import numpy as np
 class ZWarn(IntFlag):
     """Warning bits of a catalogue row."""
 
+    #: redrock bit 0: a sky fibre -- here, the class head's SPECTYPE is SKY.
+    SKY = 1 << 0
     #: redrock bit 1: too little wavelength coverage on the model grid.
     LITTLE_COVERAGE = 1 << 1
     #: redrock bit 2: the template fit's two best minima differ by Δχ² < 9 (without the
@@ -40,6 +42,8 @@ class ZWarn(IntFlag):
     UNSORTED_WAVELENGTH = 1 << 19
     #: the network's redshift and the template fit's disagree beyond their errors.
     NET_FIT_DISAGREE = 1 << 20
+    #: the class head is unsure: its most probable SPECTYPE has probability < MIN_CLASS_PROB.
+    UNCERTAIN_CLASS = 1 << 21
 
 
 #: Thresholds of the data-driven bits.
@@ -55,6 +59,8 @@ MIN_DELTA_CHI2 = 9.0
 #: with artifacts the median is 1.2 at S/N < 5 and 3.9 at S/N > 15 (template mismatch
 #: grows with S/N); above 20 the fit describes the spectrum poorly (~8 % of them).
 REDUCED_CHI2_RANGE = (0.3, 20.0)
+#: The class head's probability below which SPECTYPE counts as uncertain.
+MIN_CLASS_PROB = 0.9
 #: Network and fit disagree when their ln(1+z) differ by more than this many combined sigmas.
 DISAGREE_SIGMAS = 5.0
 
@@ -84,6 +90,22 @@ def from_fit(z, zerr, z_net, zerr_net, chi2, npix, n_templates: int, deltachi2, 
         apart = np.abs(np.log1p(z) - np.log1p(z_net)) > DISAGREE_SIGMAS * sigma
     bits |= np.where(apart, int(ZWarn.NET_FIT_DISAGREE), 0)
     return bits
+
+
+def from_class(p_class: np.ndarray, spectype: np.ndarray, sky_code: int) -> np.ndarray:
+    """Bits that follow from the class head: p_class (B, n_classes), spectype (B,) codes."""
+    bits = np.where(np.asarray(spectype) == sky_code, int(ZWarn.SKY), 0).astype(np.int64)
+    return bits | np.where(np.max(p_class, axis=1) < MIN_CLASS_PROB, int(ZWarn.UNCERTAIN_CLASS), 0)
+
+
+def from_star_fit(chi2, npix, deltachi2) -> np.ndarray:
+    """SMALL_DELTA_CHI2 and BAD_MINFIT of the stellar fit (``pipeline.fit.stars``), (B,)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reduced = np.asarray(chi2) / np.maximum(np.asarray(npix) - 2, 1)
+        scaled = np.asarray(deltachi2) / np.where(np.isfinite(reduced), np.maximum(reduced, 1.0), 1.0)
+        bits = np.where(scaled < MIN_DELTA_CHI2, int(ZWarn.SMALL_DELTA_CHI2), 0).astype(np.int64)
+        poor = ~((reduced >= REDUCED_CHI2_RANGE[0]) & (reduced <= REDUCED_CHI2_RANGE[1]))
+    return bits | np.where(poor, int(ZWarn.BAD_MINFIT), 0)
 
 
 def from_data(n_good, median_snr) -> np.ndarray:
@@ -125,6 +147,8 @@ _BIT_DOCS = {
     "DUPLICATE_TARGETID": "TARGETID seen more than once in the input",
     "UNSORTED_WAVELENGTH": "wavelengths were not increasing (sorted before use)",
     "NET_FIT_DISAGREE": f"Z and Z_NET differ by more than {DISAGREE_SIGMAS:g} combined sigmas",
+    "SKY": "the class head calls the spectrum an empty (sky) fibre: its Z means nothing",
+    "UNCERTAIN_CLASS": f"the most probable SPECTYPE has probability below {MIN_CLASS_PROB}",
 }
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from pipeline.learn.precision import use_bf16
+from pipeline.physics.spectypes import CODES as SPECTYPE_CODES
 
 CARD, BEST, LAST = "card.json", "model.pt", "last.pt"
 
@@ -101,6 +102,16 @@ def evaluate(task, model, batches, device, bf16: bool | None = None, keep_pz: bo
     return out
 
 
+def with_redshift(result: dict) -> dict:
+    """The rows of an ``evaluate`` result that have a redshift to score: all but sky
+    fibres (``spectypes.py``; every row where there is no ``true_spectype``)."""
+    kind = result.get("true_spectype")
+    if kind is None:
+        return result
+    keep = kind != SPECTYPE_CODES["SKY"]
+    return {k: v[keep] if np.ndim(v) and len(v) == len(kind) else v for k, v in result.items()}
+
+
 def fit(task, model, train_batches, val_batches, config: TrainConfig, out_dir, card_extra: dict | None = None,
         log=print) -> dict:
     """Train ``model`` until early stopping, ``max_epochs`` or ``max_minutes``; resume
@@ -158,7 +169,7 @@ def calibrate(task, model, val_batches, device, bf16: bool | None = None) -> flo
     from pipeline.learn.calibration import fit_temperature
 
     task.temperature = 1.0
-    val = evaluate(task, model, val_batches, device, bf16, keep_pz=True)
+    val = with_redshift(evaluate(task, model, val_batches, device, bf16, keep_pz=True))
     log_p = np.log(np.maximum(val["pz"], 1e-30))
     task.temperature = fit_temperature(log_p, np.log1p(val["true_z"]), task.bins.edges)
     return task.temperature
@@ -189,7 +200,8 @@ def _validate(task, model, batches, device, bf16) -> dict:
     from pipeline.assess.metrics import redshift_metrics
 
     result = evaluate(task, model, batches, device, bf16)
-    scores = redshift_metrics(result["z"], result["true_z"]) if "z" in result else {}
+    kept = with_redshift(result)
+    scores = redshift_metrics(kept["z"], kept["true_z"]) if "z" in result else {}
     return {"loss": float(result["loss"]), **{k: scores[k] for k in ("nmad", "eta", "bias") if k in scores}}
 
 

@@ -96,7 +96,7 @@ def draw_keys(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.integers(0, 2**52, size=n).astype(np.float64)
 
 
-def _uniform(key: np.ndarray, stream: int, n: int) -> np.ndarray:
+def keyed_uniform(key: np.ndarray, stream: int, n: int) -> np.ndarray:
     """(B, n) uniforms in (0, 1) from SplitMix64 of (key, stream, counter); float64."""
     k = np.asarray(key).astype(np.uint64)[:, None]
     x = k * _GOLDEN + np.uint64((stream * 0xD1B54A32D192ED03) % 2**64)
@@ -153,18 +153,18 @@ class Artifacts:
 def draw(key, instrument: Instrument) -> Artifacts:
     """The artifacts of spectra with artifact keys ``key`` (B,) observed with ``instrument``."""
     key = np.asarray(key, dtype=np.float64)
-    u = _uniform(key, _S_SKY, 1)
+    u = keyed_uniform(key, _S_SKY, 1)
     skyres = SKYRES_SIGMA * ndtri(u[:, 0])
     lo, hi = TELLURIC_AMP_RANGE
-    telluric = lo + (hi - lo) * _uniform(key, _S_TELL, 1)[:, 0]
-    fluxcal = FLUXCAL_SIGMA * ndtri(_uniform(key, _S_CAL, FLUXCAL_ORDER))
+    telluric = lo + (hi - lo) * keyed_uniform(key, _S_TELL, 1)[:, 0]
+    fluxcal = FLUXCAL_SIGMA * ndtri(keyed_uniform(key, _S_CAL, FLUXCAL_ORDER))
     n_gaps = len(instrument.gaps) + (instrument.centre_gap > 0)
-    gap_on = _uniform(key, _S_GAP, max(n_gaps, 1))[:, :n_gaps] < instrument.gap_probability
-    u = _uniform(key, _S_CR, 1 + 4 * _MAX_HITS)
+    gap_on = keyed_uniform(key, _S_GAP, max(n_gaps, 1))[:, :n_gaps] < instrument.gap_probability
+    u = keyed_uniform(key, _S_CR, 1 + 4 * _MAX_HITS)
     k = _MAX_HITS
     cr_n = _poisson(u[:, 0], COSMIC_RAYS_MEAN)
     cr_amp = COSMIC_RAY_MIN_SIGMA - COSMIC_RAY_MEAN_SIGMA * np.log(u[:, 1 + 2 * k:1 + 3 * k])
-    u_bad = _uniform(key, _S_BAD, 1 + 2 * k)
+    u_bad = keyed_uniform(key, _S_BAD, 1 + 2 * k)
     return Artifacts(
         key=key, skyres_amp=skyres, telluric_amp=telluric, fluxcal=fluxcal, gap_on=gap_on,
         cr_n=cr_n, cr_pos=u[:, 1:1 + k], cr_len=1 + (u[:, 1 + k:1 + 2 * k] < 0.5), cr_amp=cr_amp,

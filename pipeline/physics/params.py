@@ -16,6 +16,8 @@ from pipeline.physics.stellar import LOG_OLD_AGE_NODES, LOG_YOUNG_AGE_NODES
 from pipeline.sampling.grid import Z_MAX, model_grid
 
 ParameterTable = dict[str, np.ndarray]
+#: ``spectype`` codes (``spectypes.py``) whose z is local: STAR (v/c) and SKY (0).
+LOCAL_SPECTYPES = (2, 3)
 
 #: Column -> (unit, meaning). The order is the label order of stores and catalogues.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -70,6 +72,18 @@ def bounds() -> dict[str, tuple[float, float]]:
 _OPEN_BELOW = {"z", "snr"}
 
 
+#: |z| allowed for stars (v/c) and sky fibres (``spectypes.py``): 3,000 km/s.
+MAX_LOCAL_Z = 0.01
+
+
+def _local(table, n: int) -> np.ndarray:
+    """(n,) bool: rows of a class without a cosmological redshift (STAR, SKY)."""
+    cls = table.get("spectype")
+    if cls is None:
+        return np.zeros(n, bool)
+    return np.isin(np.atleast_1d(np.asarray(cls)).astype(np.int64), LOCAL_SPECTYPES)
+
+
 def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -101,6 +115,8 @@ def validate(table: Mapping[str, np.ndarray]) -> ParameterTable:
             raise ValueError(f"parameter '{name}' has shape {x.shape}, expected ({n},)")
         low_bad = x <= lo if name in _OPEN_BELOW else x < lo
         bad = ~np.isfinite(x) | low_bad | (x > hi)
+        if name == "z":  # a star's z is its radial velocity v/c, a sky fibre's 0
+            bad &= ~(_local(table, n) & (np.abs(x) <= MAX_LOCAL_Z))
         if bad.any():
             i = _first_bad(bad)
             where = "(" if name in _OPEN_BELOW else "["

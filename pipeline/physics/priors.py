@@ -76,6 +76,9 @@
   0.3 ... 1.5 Gyr burst; EELG: a 6 ... 80 Myr constant-SFR burst holding 10 ... 60 % of
   the mass (sSFR ~ 1e-9 ... 1e-7 /yr; the burst age sets EW(Halpha), ~ 250 ... 1800 Å
   rest frame for BC03 + the HII grid).
+* ``survey``: ``default``, then quasars, stars and sky fibres in survey proportions
+  (``spectypes.draw_objects``); galaxy rows keep every column's meaning, and a quasar's
+  galaxy columns describe its host.
 """
 
 from __future__ import annotations
@@ -93,8 +96,9 @@ from pipeline.physics.kinematics import draw_sigma_star
 from pipeline.physics.nebular import load_line_grid
 from pipeline.physics.params import ParameterTable
 from pipeline.physics.populations import CODES, POPULATIONS
+from pipeline.physics.spectypes import draw_objects
 
-PRIORS = ("default", "thesis")
+PRIORS = ("default", "thesis", "survey")
 
 #: Minimum share of every population at every redshift (training support).
 FLOOR = 0.04
@@ -396,5 +400,7 @@ def draw(prior: str, n: int, rng: np.random.Generator, instrument: Instrument) -
     lo, hi = instrument.draw_coverage(rng, n)
     z_max = hi / MIN_REST_RED_EDGE - 1
     table = (draw_thesis if prior == "thesis" else draw_default)(n, rng, z_max)
+    if prior == "survey":
+        draw_objects(table, rng, z_max)
     table["lambda_lo"], table["lambda_hi"] = lo, hi
     return table

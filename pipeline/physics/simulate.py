@@ -35,7 +35,7 @@ from pipeline.physics import artifacts as art
 from pipeline.physics import constants as K
 from pipeline.physics.cosmology import luminosity_distance_cm
 from pipeline.physics.dust import calzetti_k
-from pipeline.physics.igm import LYA_REST, apply_igm_transmission
+from pipeline.physics.igm import LYA_REST, apply_igm_transmission, igm_transmission
 from pipeline.physics.instruments import DEIMOS, Instrument
 from pipeline.physics.ism_absorption import (
     F_YOUNG_WAVELENGTH,
@@ -46,11 +46,15 @@ from pipeline.physics.ism_absorption import (
 from pipeline.physics.kinematics import node_weights, total_sigma_kms
 from pipeline.physics.nebular import line_ratios, load_line_grid
 from pipeline.physics.nebular_continuum import load_nebular_continuum
-from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, thesis_noise
+from pipeline.physics.noise import NOISE_MODES, NoiseModel, physical_noise, sample_covered, thesis_noise
 from pipeline.physics.observing import ObservingPath, observe, observing_path
 from pipeline.physics.params import ParameterTable, validate
 from pipeline.physics.populations import uses_grid
+from pipeline.physics.quasars import forest_transmission, rest_quasars
 from pipeline.physics.sky import sky_on_grid
+from pipeline.physics.spectypes import CODES as SPECTYPE_CODES
+from pipeline.physics.spectypes import spectype_of
+from pipeline.physics.stars import render_stars
 from pipeline.physics.stellar import (
     LOG_OLD_AGE_NODES,
     LOG_YOUNG_AGE_NODES,
@@ -317,13 +321,62 @@ def coverage(p: ParameterTable, config: SimulationConfig):
 
 
 def model_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.ndarray:
-    """Noiseless observed flux (B, npix) float32: continuum + the lines inside the
+    """Noiseless observed flux (B, npix) float32 of every row's class (``spectypes.py``):
+    galaxies, quasars with their hosts, stars; sky rows stay 0."""
+    kind = spectype_of(p)
+    if (kind == SPECTYPE_CODES["GALAXY"]).all():
+        return galaxy_spectra(p, config, lo, hi)
+    out = np.zeros((len(kind), _renderer(config.instrument).grid.n), np.float32)
+    light = np.isin(kind, [SPECTYPE_CODES["GALAXY"], SPECTYPE_CODES["QSO"]])
+    if light.any():
+        out[light] = galaxy_spectra(_rows(p, light), config, lo[light], hi[light])
+    qso = kind == SPECTYPE_CODES["QSO"]
+    if qso.any():
+        out[qso] = quasar_spectra(_rows(p, qso), config, out[qso], lo[qso], hi[qso])
+    star = kind == SPECTYPE_CODES["STAR"]
+    if star.any():
+        out[star] = render_stars(p["star_template"][star], p["star_mix"][star], p["z"][star] * K.C_KMS,
+                                 p["ebv_mw"][star], np.ones(int(star.sum())))
+    return out
+
+
+def _rows(p: ParameterTable, rows) -> ParameterTable:
+    return {k: v[rows] for k, v in p.items()}
+
+
+def galaxy_spectra(p: ParameterTable, config: SimulationConfig, lo, hi) -> np.ndarray:
+    """Noiseless galaxy flux (B, npix) float32: continuum + the lines inside the
     covered pixels lo..hi (B,), then the IGM."""
     out = continuum(p, config)
     render_lines(p, config, out, lo, hi)
     if config.igm:
         apply_igm_transmission(out, _renderer(config.instrument).grid.wavelength, p["z"])
     return out
+
+
+def quasar_spectra(p: ParameterTable, config: SimulationConfig, host: np.ndarray, lo, hi) -> np.ndarray:
+    """Quasars (``quasars.py``) in the observed frame with the mean IGM and their own
+    forest and DLAs, plus ``host`` (B, npix), the galaxy of the same rows: each is
+    scaled to unit median over the covered pixels lo..hi, then mixed by ``host_fraction``."""
+    r = _renderer(config.instrument)
+    rest = rest_quasars(p)
+    i0, frac = _rest_start(r, p["z"])
+    index = i0[:, None] + np.arange(r.grid.n + 1)[None, :]
+    shifted = np.take_along_axis(rest, index, axis=1)
+    out = shifted[:, :-1] * (1 - frac)[:, None] + shifted[:, 1:] * frac[:, None]
+    if config.igm:
+        mean = igm_transmission(r.grid.wavelength, p["z"])
+        out *= mean * forest_transmission(p["object_key"], p["z"], mean, r.grid.wavelength)
+    f = p["host_fraction"].astype(np.float32)[:, None]
+    out = out / _covered_median(out, lo, hi)[:, None] * (1 - f)
+    out += host / _covered_median(host, lo, hi)[:, None] * f
+    return out.astype(np.float32)
+
+
+def _covered_median(flux: np.ndarray, lo, hi) -> np.ndarray:
+    """(B,) median flux over evenly spaced covered pixels (1 where it is not positive)."""
+    m = np.median(np.take_along_axis(flux, sample_covered(lo, hi), axis=1), axis=1)
+    return np.where(m > 0, m, 1.0).astype(np.float32)
 
 
 @dataclass
@@ -444,10 +497,12 @@ def _first_pixel_redward_of_lya(r: _Renderer, z, lo, hi) -> np.ndarray:
 
 #: Named presets: prior name and rendering options. ``thesis`` reproduces the thesis's
 #: synthetic set like for like (its Table 3 grid, 20 % noise, no IGM, rest flux clipped
-#: below 1200 Å, no artifacts, model-grid pixels); ``default`` is what a survey meets
-#: (artifacts, native pixels resampled as ingest does).
+#: below 1200 Å, no artifacts, model-grid pixels); ``default`` is the galaxies a survey meets
+#: (artifacts, native pixels resampled as ingest does); ``survey`` adds quasars, stars and
+#: sky fibres in survey proportions (``spectypes.py``).
 PRESETS = {
     "default": ("default", {"noise": "physical", "igm": True, "rest_min": 0.0, "artifacts": True, "native": True}),
+    "survey": ("survey", {"noise": "physical", "igm": True, "rest_min": 0.0, "artifacts": True, "native": True}),
     "thesis": ("thesis", {"noise": "thesis", "igm": False, "rest_min": 1200.0, "nebular_continuum": False,
                           "artifacts": False, "native": False}),
 }

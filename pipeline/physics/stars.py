@@ -93,7 +93,7 @@ def planck_flam(wavelength: np.ndarray, temperature) -> np.ndarray:
         return lam**-5 / np.expm1(hc_over_k / (lam * t))
 
 
-def _read(stem: str) -> tuple[np.ndarray, np.ndarray, float]:
+def read_spspec(stem: str) -> tuple[np.ndarray, np.ndarray, float]:
     """(vacuum wavelength Å, flux with masked pixels interpolated, the star's Z)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a few SDSS cards are non-standard
@@ -146,7 +146,7 @@ def load_stellar_templates() -> StellarTemplates:
     grid = model_grid()
     rows, covered = [], []
     for stem, _, _ in STELLAR_TEMPLATES:
-        wavelength, flux, z = _read(stem)
+        wavelength, flux, z = read_spspec(stem)
         wavelength = wavelength / (1 + z)
         on_grid, ivar = resample(wavelength, flux[None], np.ones((1, len(flux))), grid.edges)
         inside = (ivar[0] > 0) & (grid.wavelength >= wavelength[0]) & (grid.wavelength <= wavelength[-1])
@@ -164,11 +164,12 @@ def load_stellar_templates() -> StellarTemplates:
                             np.asarray(names), np.asarray(covered))
 
 
-def neighbours(templates: StellarTemplates) -> np.ndarray:
-    """(n,) index of each template's next neighbour in its family (itself at the end)."""
-    index = np.arange(len(templates.family))
+def neighbours(family: np.ndarray) -> np.ndarray:
+    """(n,) index of each template's next neighbour in its family (itself at the end);
+    family: (n,) the templates' families (``StellarTemplates.family``)."""
+    index = np.arange(len(family))
     nxt = np.minimum(index + 1, len(index) - 1)
-    return np.where(templates.family[nxt] == templates.family, nxt, index)
+    return np.where(family[nxt] == family, nxt, index)
 
 
 def render_stars(index: np.ndarray, mix: np.ndarray, rv_kms: np.ndarray, ebv: np.ndarray, scale: np.ndarray,
@@ -184,7 +185,7 @@ def render_stars(index: np.ndarray, mix: np.ndarray, rv_kms: np.ndarray, ebv: np
     grid = model_grid()
     index = np.asarray(index, np.int64)
     mix = np.asarray(mix, np.float32)[:, None]
-    flux = (1 - mix) * t.flux[index] + mix * t.flux[neighbours(t)[index]]
+    flux = (1 - mix) * t.flux[index] + mix * t.flux[neighbours(t.family)[index]]
     # a radial velocity is a shift of ln(1 + v/c) / dln pixels: linear interpolation
     shift = np.log1p(np.asarray(rv_kms, np.float64) / C_KMS) / grid.dln
     source = np.arange(grid.n)[None, :] - shift[:, None]

@@ -52,3 +52,12 @@ def test_verify_reports_a_store(tmp_path):
     prepare(GenerateRequest(str(path), n=40, chunk=20, seed=3))
     result = run_cli("verify", str(path))
     assert result.returncode == 1 and "incomplete 2 (0, 1)" in result.stdout
+
+
+def test_cli_choices_match_the_pipelines_own_lists():
+    from flows.cli import common
+    from pipeline.physics.simulate import PRESETS
+    from storage.readers import FORMATS
+
+    assert set(common.PRESETS) == set(PRESETS)
+    assert set(common.FORMATS) == set(FORMATS)

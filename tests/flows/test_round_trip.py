@@ -2,15 +2,11 @@
 DESI and table FITS files (astropy), ingested, scored with the shipped model."""
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
-from survey_files import desi_coadd, sdss_files, simulated, table_files
+from survey_files import desi_coadd, ingest_and_score, sdss_files, simulated, table_files
 
-from flows.jobs.ingest import IngestRequest, fill_chunk, index_files, prepare
-from flows.jobs.score import ScoreRequest, merge, score_chunk
 from pipeline.assess.zwarning import ZWarn
 from pipeline.learn.weights import shipped_dir
-from storage import store
 
 N = 16  # spectra per format
 #: Bits that say the input itself is unusable (none expected for these spectra).
@@ -28,13 +24,7 @@ def scored(tmp_path_factory):
         files += ([desi_coadd(d / "coadd.fits", ids, wave, flux, ivar)] if write is None
                   else write(d, int(ids[0]), wave, flux, ivar))
     model = str(shipped_dir("survey"))
-    request = IngestRequest(tuple(map(str, files)), str(d / "survey.zarr"), chunk=16)
-    for index in prepare(request, index_files(request.files)):
-        fill_chunk(request.out, index)
-    for index in range(store.n_chunks(*store.layout(request.out))):
-        score_chunk(request.out, model, str(d / "cat"), index)
-    merge(ScoreRequest(request.out, model, str(d / "cat")))
-    cat = pq.read_table(d / "cat" / "catalogue.parquet").to_pandas()
+    cat = ingest_and_score(d, files, model)
     cat["TRUE_Z"] = cat["TARGETID"].map(truth)
     return cat
 

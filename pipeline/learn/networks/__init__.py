@@ -15,10 +15,11 @@ from pipeline.learn.networks.default import DefaultNet, DefaultTask
 NETWORKS = {"baseline": BaselineCNN, "default": DefaultNet}
 
 
-def make_task(name: str, wavelength: np.ndarray, label_stats: dict | None = None):
-    """The task of network ``name`` for a store with grid ``wavelength`` (npix,)."""
+def make_task(name: str, wavelength: np.ndarray, label_stats: dict | None = None, classes=None):
+    """The task of network ``name`` for a store with grid ``wavelength`` (npix,); ``classes``:
+    SPECTYPE names for a class head (the default network only)."""
     if name == "default":
-        return DefaultTask(label_stats or {})
+        return DefaultTask(label_stats or {}, classes=classes)
     if name == "baseline":
         return BaselineTask(wavelength)
     raise ValueError(f"unknown network {name!r}; choose from {sorted(NETWORKS)}")
@@ -29,7 +30,7 @@ def task_from_card(card: dict, wavelength: np.ndarray):
     task = card.get("task")
     if task not in NETWORKS:
         raise ValueError(f"model card names network {task!r}; this version knows {sorted(NETWORKS)}")
-    made = make_task(task, wavelength, card.get("label_stats"))
+    made = make_task(task, wavelength, card.get("label_stats"), card.get("classes"))
     if "pz_temperature" in card:
         made.temperature = float(card["pz_temperature"])
     return made

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from pipeline.learn.pz import ZBins
+from pipeline.physics.spectypes import CODES as SPECTYPE_CODES
+from pipeline.physics.spectypes import spectype_of
 
 #: Input pixels averaged together before the network (see module doc).
 POOL = 4
@@ -125,18 +127,20 @@ class Residual(nn.Module):
 
 
 class DefaultNet(nn.Module):
-    """(B, 2, L) prepared input -> (p(z) logits (B, n_bins), ISM (B, n_props, 2)).
+    """(B, 2, L) prepared input -> (p(z) logits (B, n_bins), ISM (B, n_props, 2)[, class
+    logits (B, n_classes)]).
 
     L = n_pixels / POOL; the ISM output holds (mean, log variance) per property.
-    ``stages``: (out channels, residual?) per halving stage.
+    ``stages``: (out channels, residual?) per halving stage; ``n_classes`` > 0 adds the
+    SPECTYPE head (``spectypes.SPECTYPES`` order).
     """
 
     def __init__(self, n_pixels: int = 10240, n_bins: int | None = None, properties=PROPERTIES,
-                 stages=STAGES, hidden: int = HIDDEN):
+                 stages=STAGES, hidden: int = HIDDEN, n_classes: int = 0):
         super().__init__()
         stages = [tuple(s) for s in stages]
         self.config = {"n_pixels": n_pixels, "n_bins": n_bins or ZBins().n, "properties": list(properties),
-                       "stages": [list(s) for s in stages], "hidden": hidden}
+                       "stages": [list(s) for s in stages], "hidden": hidden, "n_classes": n_classes}
         length = (n_pixels // POOL + 1) // 2
         layers: list[nn.Module] = [_conv(2, STEM_CHANNELS, 7, 2), nn.ReLU(inplace=True)]
         c = STEM_CHANNELS
@@ -149,12 +153,14 @@ class DefaultNet(nn.Module):
         self.trunk = nn.Sequential(nn.Flatten(), nn.Linear(c * length, hidden), nn.ReLU(inplace=True))
         self.pz = nn.Linear(hidden, self.config["n_bins"])
         self.ism = nn.Linear(hidden, 2 * len(properties))
+        self.spectype = nn.Linear(hidden, n_classes) if n_classes else None
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor):
         x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         h = self.trunk(self.features(x).contiguous())
-        return self.pz(h), self.ism(h).view(x.shape[0], -1, 2)
+        out = (self.pz(h), self.ism(h).view(x.shape[0], -1, 2))
+        return out if self.spectype is None else (*out, self.spectype(h))
 
 
 class DefaultTask:
@@ -162,12 +168,16 @@ class DefaultTask:
 
     label_stats: property -> (mean, std) of the training split, to standardise the
     ISM targets (kept in the model card so that scoring uses the same numbers).
+    classes: SPECTYPE names of the class head (None: no head, every row a galaxy). With
+    a head, the p(z) loss skips sky fibres (they have no redshift to learn) and the ISM
+    loss counts galaxies only.
     """
 
     name = "default"
 
     def __init__(self, label_stats: dict[str, tuple[float, float]], properties=PROPERTIES, pz_weight: float = 1.0,
-                 temperature: float = 1.0):
+                 temperature: float = 1.0, classes=None):
+        self.classes = list(classes) if classes else None
         self.bins = ZBins()
         self.temperature = float(temperature)  # p(z) calibration (pipeline/learn/calibration.py)
         self.properties = [p for p in properties if p in label_stats]
@@ -175,7 +185,8 @@ class DefaultTask:
         self.pz_weight = pz_weight
 
     def build(self, n_pixels: int) -> DefaultNet:
-        return DefaultNet(n_pixels=n_pixels, n_bins=self.bins.n, properties=self.properties)
+        return DefaultNet(n_pixels=n_pixels, n_bins=self.bins.n, properties=self.properties,
+                          n_classes=len(self.classes or ()))
 
     def inputs(self, flux: np.ndarray, ivar: np.ndarray) -> np.ndarray:
         return prepare_inputs(flux, ivar)
@@ -184,21 +195,33 @@ class DefaultTask:
         """Soft p(u) targets (B, n_bins) and standardised ISM targets (B, n_props)."""
         z = np.clip(labels["z"].astype(np.float64), 0.0, np.expm1(self.bins.u_max))
         ism = np.stack([(labels[p] - m) / s for p, (m, s) in self.label_stats.items()], axis=1)
-        return {"pz": self.bins.soft_targets(z).astype(np.float32), "ism": ism.astype(np.float32)}
+        out = {"pz": self.bins.soft_targets(z).astype(np.float32), "ism": ism.astype(np.float32)}
+        if self.classes:
+            kind = spectype_of(labels)
+            out.update(spectype=kind, has_z=(kind != SPECTYPE_CODES["SKY"]).astype(np.float32),
+                       galaxy=(kind == SPECTYPE_CODES["GALAXY"]).astype(np.float32))
+        return out
 
     def loss(self, outputs, targets: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Cross-entropy of p(u) against the soft target + Gaussian NLL of the ISM heads."""
-        logits, ism = outputs
-        pz = -(targets["pz"] * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+        """Cross-entropy of p(u) against the soft target + Gaussian NLL of the ISM heads
+        (+ the class cross-entropy, with the masks of the class docstring)."""
+        logits, ism = outputs[:2]
+        pz = -(targets["pz"] * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
         mean, log_var = ism[..., 0].float(), ism[..., 1].float().clamp(-9.0, 9.0)
-        nll = 0.5 * (log_var + (targets["ism"] - mean) ** 2 * torch.exp(-log_var)).mean()
-        return self.pz_weight * pz + nll
+        nll = 0.5 * (log_var + (targets["ism"] - mean) ** 2 * torch.exp(-log_var)).mean(dim=1)
+        if not self.classes:
+            return self.pz_weight * pz.mean() + nll.mean()
+        has_z, galaxy = targets["has_z"], targets["galaxy"]
+        pz = (pz * has_z).sum() / has_z.sum().clamp(min=1.0)
+        nll = (nll * galaxy).sum() / galaxy.sum().clamp(min=1.0)
+        kind = nn.functional.cross_entropy(outputs[2].float(), targets["spectype"])
+        return self.pz_weight * pz + nll + kind
 
     def predict(self, outputs) -> dict[str, np.ndarray]:
         """Per-spectrum predictions in physical units: z summaries, p(u), ISM mean/sigma."""
         from pipeline.learn.pz import peak_z, summarise
 
-        logits, ism = outputs
+        logits, ism = outputs[:2]
         logits = logits.detach().float()
         prob = torch.softmax(logits / self.temperature, dim=1).cpu().numpy().astype(np.float64)
         s = summarise(prob, self.bins)
@@ -212,8 +235,13 @@ class DefaultTask:
         for i, (p, (m, sd)) in enumerate(self.label_stats.items()):
             out[p] = m + sd * ism[:, i, 0]
             out[f"{p}_err"] = sd * np.exp(0.5 * np.clip(ism[:, i, 1], -9, 9))
+        if self.classes:
+            p_class = torch.softmax(outputs[2].detach().float(), dim=1).cpu().numpy()
+            out["p_class"] = p_class.astype(np.float32)
+            out["spectype"] = np.argmax(p_class, axis=1)
         return out
 
     def card(self) -> dict:
         return {"task": self.name, "label_stats": self.label_stats, "properties": self.properties,
-                "z_bins": {"step": self.bins.step, "u_max": self.bins.u_max}, "pz_temperature": self.temperature}
+                "z_bins": {"step": self.bins.step, "u_max": self.bins.u_max}, "pz_temperature": self.temperature,
+                **({"classes": self.classes} if self.classes else {})}

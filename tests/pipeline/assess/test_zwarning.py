@@ -49,3 +49,10 @@ def test_bits_from_the_fit():
     unbracketed = zwarning.from_fit(z[:1], np.full(1, 1e-4), z[:1], np.full(1, 1e-3), np.array([1000.0]),
                                     np.array([1000]), 14, np.array([50.0]), np.array([False]))
     assert zwarning.describe(unbracketed[0]) == ["BAD_MINFIT"]
+
+
+def test_the_readme_table_is_current():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    assert zwarning.table() in readme

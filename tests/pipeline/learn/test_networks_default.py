@@ -60,3 +60,30 @@ def test_loss_prefers_the_true_redshift():
     bad = torch.roll(good, 100, dims=1)
     ism = torch.zeros(1, 1, 2)
     assert task.loss((good, ism), targets) < task.loss((bad, ism), targets)
+
+
+def test_a_class_head_learns_spectype_and_masks_the_other_losses():
+    task = DefaultTask({"log_sfr": (0.0, 1.0)}, classes=["GALAXY", "QSO", "STAR", "SKY"])
+    net = task.build(1024)
+    labels = {"z": np.array([0.5, 2.0, 0.0, 0.0]), "log_sfr": np.array([1.0, 5.0, -3.0, 9.0]),
+              "spectype": np.array([0.0, 1.0, 2.0, 3.0])}
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(4, 2, 256)).astype(np.float32))
+    out = net(x)
+    assert len(out) == 3 and out[2].shape == (4, 4)
+    targets = {k: torch.from_numpy(v) for k, v in task.targets(labels).items()}
+    loss = task.loss(out, targets)
+    # the ISM label of a quasar, a star or a sky fibre does not enter the loss
+    changed = {**labels, "log_sfr": np.array([1.0, -50.0, 50.0, 0.0])}
+    targets2 = {k: torch.from_numpy(v) for k, v in task.targets(changed).items()}
+    assert torch.isclose(loss, task.loss(out, targets2))
+    pred = task.predict(out)
+    np.testing.assert_allclose(pred["p_class"].sum(axis=1), 1.0, rtol=1e-5)
+    assert set(pred["spectype"]) <= {0, 1, 2, 3}
+    assert task.card()["classes"] == ["GALAXY", "QSO", "STAR", "SKY"]
+    assert net.config["n_classes"] == 4
+
+
+def test_a_model_without_class_head_keeps_two_outputs():
+    task = DefaultTask({"log_sfr": (0.0, 1.0)})
+    out = task.build(1024)(torch.zeros(2, 2, 256))
+    assert len(out) == 2 and "p_class" not in task.predict(out)

@@ -59,7 +59,7 @@ def test_radial_velocity_shifts_the_lines(templates):
 
 
 def test_mixing_stays_in_the_family(templates):
-    nxt = neighbours(templates)
+    nxt = neighbours(templates.family)
     assert np.all(templates.family[nxt] == templates.family)
     m1 = list(templates.name).index("sdssM1star")
     half = render_stars([m1], [0.5], [0.0], [0.0], [1.0], templates)[0]
