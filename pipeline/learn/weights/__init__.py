@@ -5,13 +5,17 @@ Each shipped model is a directory ``pipeline/learn/weights/<name>/`` holding ``m
 training store and settings, held-out metrics), exactly as ``spectroflow train``
 writes them. ``survey`` is the default for ``spectroflow score``: the ``default``
 network trained on the ``default`` preset with DEIMOS, SDSS and DESI coverage.
+``survey-classes`` is the same network with a class head (GALAXY / QSO / STAR / SKY),
+trained on the ``survey`` preset: it gives SPECTYPE, SUBTYPE and the class
+probabilities, and is not yet the default because its galaxy redshifts are less
+precise than ``survey``'s (README, "The shipped models").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SHIPPED = ("survey",)
+SHIPPED = ("survey", "survey-classes")
 DEFAULT = "survey"
 
 

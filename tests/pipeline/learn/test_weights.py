@@ -19,3 +19,9 @@ def test_resolve_takes_a_directory_or_a_shipped_name(tmp_path):
     assert resolve("survey") == str(shipped_dir("survey")) and "survey" in SHIPPED
     with pytest.raises(ValueError, match="neither a model directory .* nor a shipped model"):
         resolve(str(tmp_path / "missing"))
+
+
+def test_shipped_class_model_has_its_class_head():
+    model, card = load_model(shipped_dir("survey-classes"), build_from_card)
+    assert card["classes"] == ["GALAXY", "QSO", "STAR", "SKY"] and model.config["n_classes"] == 4
+    assert card["training_store"]["generator"]["preset"] == "survey"
